@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, reverse_lazy
+from django.views.generic import RedirectView
+
+from consultations.views import home
+
+admin.site.site_header = settings.PLATFORM_NAME
+admin.site.site_title = settings.PLATFORM_NAME
+
+urlpatterns = [
+    path("", home, name="home"),
+    # Administrators log in like everyone else, through the two-step login.
+    path("admin/login/", RedirectView.as_view(url=reverse_lazy("accounts:login"), query_string=True)),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("accounts.urls")),
+    path("", include("consultations.urls")),
+]

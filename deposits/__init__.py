@@ -1,0 +1,1 @@
+"""See DESIGN.md section 9: filled by a later issue."""
