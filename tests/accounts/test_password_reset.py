@@ -1,0 +1,31 @@
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from tests.conftest import can_log_in, links_in
+
+NEW_PASSWORD = "Un-nouveau-mot-de-passe-2026"
+
+
+@pytest.mark.django_db
+def test_password_reset_by_email_lets_the_user_choose_a_new_password(client, company_user, password):
+    email = company_user.user.email
+    client.post(reverse("accounts:password_reset"), {"email": email})
+    assert len(mail.outbox) == 1
+    [link] = links_in(mail.outbox[0])
+    # Django swaps the token for a session marker, then shows the form.
+    form_page = client.get(link, follow=True)
+    assert "Choisir un mot de passe" in form_page.content.decode()
+    response = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}, follow=True
+    )
+    assert "Mot de passe enregistré" in response.content.decode()
+    assert not can_log_in(email, password)
+    assert can_log_in(email, NEW_PASSWORD)
+
+
+@pytest.mark.django_db
+def test_password_reset_does_not_reveal_whether_an_account_exists(client):
+    response = client.post(reverse("accounts:password_reset"), {"email": "inconnu@exemple.fr"}, follow=True)
+    assert "Si un compte existe" in response.content.decode()
+    assert mail.outbox == []

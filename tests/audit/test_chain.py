@@ -1,0 +1,77 @@
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from audit.models import AppendOnlyError, Event
+from audit.services import chain_verify, event_record
+
+
+def tamper(sql: str, params=()) -> None:
+    """What someone with direct database access could do, triggers out of the way."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_immutable")
+        else:
+            cursor.execute("DROP TRIGGER IF EXISTS audit_event_immutable")
+        cursor.execute(sql, params)
+
+
+@pytest.fixture
+def three_events(company_user):
+    return [
+        event_record(action="test.first", actor=company_user.user),
+        event_record(action="test.second", target=company_user.company, data={"file": "offre.pdf"}),
+        event_record(action="test.third"),
+    ]
+
+
+@pytest.mark.django_db
+def test_events_are_numbered_in_order_and_chained(three_events):
+    first, second, third = three_events
+    assert [e.sequence for e in three_events] == [1, 2, 3]
+    assert second.previous_hash == first.hash and third.previous_hash == second.hash
+    assert chain_verify() == []
+    call_command("audit_verify")
+
+
+@pytest.mark.django_db
+def test_altering_an_event_makes_the_verification_fail_and_name_it(three_events, capsys):
+    tamper("UPDATE audit_event SET action = %s WHERE sequence = 2", ["test.innocent"])
+    with pytest.raises(CommandError):
+        call_command("audit_verify")
+    err = capsys.readouterr().err
+    assert "Événement n° 2" in err and "contenu modifié" in err
+
+
+@pytest.mark.django_db
+def test_deleting_an_event_makes_the_verification_fail_and_name_the_gap(three_events, capsys):
+    tamper("DELETE FROM audit_event WHERE sequence = 2")
+    with pytest.raises(CommandError):
+        call_command("audit_verify")
+    err = capsys.readouterr().err
+    assert "Événement n° 3" in err and "supprimé" in err and "n° 2" in err
+
+
+@pytest.mark.django_db
+def test_deleting_the_latest_event_is_detected_too(three_events):
+    tamper("DELETE FROM audit_event WHERE sequence = 3")
+    problems = chain_verify()
+    assert problems and "s'arrête au n° 2" in str(problems[-1])
+
+
+@pytest.mark.django_db
+def test_the_application_refuses_to_modify_or_delete_an_event(three_events):
+    event = Event.objects.get(sequence=1)
+    event.action = "autre"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_an_update_of_an_event(three_events):
+    from django.db import DatabaseError, transaction
+
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_event SET action = 'x' WHERE sequence = 1")

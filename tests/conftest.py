@@ -1,0 +1,75 @@
+import re
+
+import pytest
+
+from config.celery import app as celery_app
+from tests.factories import PASSWORD, AgentFactory, CompanyUserFactory, OrganisationFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests(settings):
+    # Argon2 is what production hashes with (tested in tests/config); here speed matters.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks run in-process during tests, whatever REDIS_URL says; the worker test opts out."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def organisation(db):
+    return OrganisationFactory(name="Commune de Testville")
+
+
+@pytest.fixture
+def other_organisation(db):
+    return OrganisationFactory(name="Département voisin")
+
+
+@pytest.fixture
+def buyer(organisation):
+    """An agent who creates consultations, decides and administers the organisation."""
+    return AgentFactory(organisation=organisation, can_create=True, can_decide=True, can_administer=True)
+
+
+@pytest.fixture
+def validator(organisation):
+    return AgentFactory(organisation=organisation, can_validate=True)
+
+
+@pytest.fixture
+def opener(organisation):
+    return AgentFactory(organisation=organisation, can_open=True)
+
+
+@pytest.fixture
+def company_user(db):
+    return CompanyUserFactory(company__name="Bâtiment Ouest")
+
+
+@pytest.fixture
+def other_company_user(db):
+    return CompanyUserFactory(company__name="Travaux Est")
+
+
+def links_in(message) -> list[str]:
+    return re.findall(r"https?://\S+", message.body)
+
+
+def can_log_in(email: str, password: str) -> bool:
+    """Whether these credentials open a session (through every backend, axes included)."""
+    from django.contrib.auth import authenticate
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/compte/connexion/")
+    return authenticate(request, username=email, password=password) is not None
