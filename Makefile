@@ -1,0 +1,58 @@
+# Two commands for a newcomer: `make run` (the platform with demo data) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format check-migrations messages ci clean
+
+help:
+	@echo "make run             la plateforme avec les données de démonstration sur http://$(HOST):$(PORT)"
+	@echo "make test            toute la suite de tests (SQLite ; PostgreSQL si DATABASE_URL est défini)"
+	@echo "make install         environnement virtuel et dépendances"
+	@echo "make lint            ruff check + ruff format --check"
+	@echo "make check-migrations  vérifie qu'aucune migration ne manque"
+	@echo "make ci              lint, migrations, tests"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 ou plus récent est requis"'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo "La plateforme est servie sur http://$(HOST):$(PORT) (Ctrl+C pour l'arrêter)."
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check-migrations: install
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+messages: install
+	$(BIN)/python manage.py makemessages --locale en --ignore '.venv/*' --ignore 'var/*' --ignore 'static/vendor/*' --no-obsolete
+	$(BIN)/python manage.py compilemessages --locale en --ignore '.venv/*'
+
+ci: lint check-migrations test
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,45 @@
+import io
+
+import pytest
+from django.core.management import call_command
+from django.forms.models import model_to_dict
+
+from accounts.models import Agent, Company, CompanyUser, Organisation, Service, User
+from tests.conftest import can_log_in
+
+MODELS = [Organisation, Service, Agent, Company, CompanyUser, User]
+
+
+def snapshot():
+    return {
+        model.__name__: sorted(
+            (model_to_dict(obj, exclude=["password", "last_login", "user_permissions", "groups"]) for obj in
+             model.objects.all()),
+            key=repr,
+        )
+        for model in MODELS
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_gives_the_same_data_and_prints_the_logins():
+    first_output = io.StringIO()
+    call_command("seed_demo", stdout=first_output)
+    first = snapshot()
+    User.objects.filter(email="acheteur@demoville.fr").update(first_name="Modifié")
+    call_command("seed_demo", stdout=io.StringIO())
+    assert snapshot() == first
+
+    organisation = Organisation.objects.get()
+    assert organisation.name == "Commune de Démoville"
+    assert organisation.agents.filter(can_validate=True).count() == 1
+    assert organisation.agents.filter(can_create=True).count() == 1
+    assert Company.objects.count() == 2 and all(c.users.count() == 1 for c in Company.objects.all())
+
+    printed = first_output.getvalue()
+    for email, password in [("acheteur@demoville.fr", "Demoville-Acheteur-2026"),
+                            ("valideur@demoville.fr", "Demoville-Valideur-2026"),
+                            ("contact@armor-batiment.fr", "Armor-Batiment-2026"),
+                            ("contact@numerique-conseil.fr", "Numerique-Conseil-2026")]:
+        assert email in printed and password in printed
+        assert can_log_in(email, password)
