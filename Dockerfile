@@ -35,7 +35,7 @@ COPY consultations ./consultations
 COPY deposits ./deposits
 COPY messaging ./messaging
 COPY signatures ./signatures
-RUN pip install .
+RUN pip install . && rm -rf build ./*.egg-info
 
 COPY manage.py ./
 COPY templates ./templates
@@ -52,9 +52,7 @@ ENV PYTHONPATH=/app \
 
 # Production settings refuse to load without a secret key and allowed hosts:
 # this throwaway pair exists only for this RUN line, never in the image's
-# environment. collectstatic writes to /data/static; the `migrate` service of
-# docker-compose.yml collects again at start, as an existing volume hides
-# what this image carries there.
+# environment. collectstatic writes to /app/var/static, inside the image.
 RUN DJANGO_SECRET_KEY=build-only-throwaway-key-not-a-secret-never-used-at-run-time-0123456789 \
     DJANGO_ALLOWED_HOSTS=localhost \
     sh -c 'if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then python manage.py compilemessages; fi \

@@ -37,7 +37,15 @@ class UserAdmin(BaseUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ["email"]
-    list_display = ["email", "first_name", "last_name", "is_active", "is_staff", "date_joined", "last_login"]
+    list_display = [
+        "email",
+        "first_name",
+        "last_name",
+        "is_active",
+        "is_staff",
+        "date_joined",
+        "last_login",
+    ]
     list_filter = ["is_active", "is_staff", "is_superuser", "date_joined"]
     search_fields = ["email", "first_name", "last_name"]
     readonly_fields = ["date_joined", "last_login", "email_confirmed_at"]
@@ -45,11 +53,20 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Identité"), {"fields": ("first_name", "last_name", "phone")}),
-        (_("Droits"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (
+            _("Droits"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
         (_("Dates"), {"fields": ("date_joined", "email_confirmed_at", "last_login")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "first_name", "last_name", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "first_name", "last_name", "password1", "password2"),
+            },
+        ),
     )
 
 
@@ -76,9 +93,24 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["user", "organisation", "service", "can_create", "can_validate", "can_open",
-                    "can_decide", "can_administer"]
-    list_filter = ["organisation", "can_create", "can_validate", "can_open", "can_decide", "can_administer"]
+    list_display = [
+        "user",
+        "organisation",
+        "service",
+        "can_create",
+        "can_validate",
+        "can_open",
+        "can_decide",
+        "can_administer",
+    ]
+    list_filter = [
+        "organisation",
+        "can_create",
+        "can_validate",
+        "can_open",
+        "can_decide",
+        "can_administer",
+    ]
     search_fields = ["user__email", "user__first_name", "user__last_name", "organisation__name"]
     list_select_related = ["user", "organisation", "service"]
     autocomplete_fields = ["user", "organisation", "service"]

@@ -27,7 +27,9 @@ class OtpTokenForm(forms.Form):
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
-        help_text=_("Le code affiché par votre application d'authentification (il change toutes les 30 secondes)."),
+        help_text=_(
+            "Le code affiché par votre application d'authentification (il change toutes les 30 secondes)."
+        ),
     )
 
 
@@ -48,18 +50,35 @@ class CompanyRegistrationForm(forms.Form):
     siret = SiretField()
     name = forms.CharField(label=_("Raison sociale"), max_length=255)
     legal_form = forms.ChoiceField(label=_("Forme juridique"), choices=[("", "—")] + LegalForm.choices)
-    street = forms.CharField(label=_("Adresse"), max_length=255,
-                             widget=forms.TextInput(attrs={"autocomplete": "street-address"}))
-    postal_code = forms.CharField(label=_("Code postal"), max_length=5, validators=[validate_postal_code],
-                                  widget=forms.TextInput(attrs={"autocomplete": "postal-code", "inputmode": "numeric"}))
-    city = forms.CharField(label=_("Commune"), max_length=120,
-                           widget=forms.TextInput(attrs={"autocomplete": "address-level2"}))
-    first_name = forms.CharField(label=_("Prénom"), max_length=150,
-                                 widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(label=_("Nom"), max_length=150,
-                                widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
-    email = forms.EmailField(label=_("Adresse électronique"),
-                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    street = forms.CharField(
+        label=_("Adresse"),
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
+    postal_code = forms.CharField(
+        label=_("Code postal"),
+        max_length=5,
+        validators=[validate_postal_code],
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "inputmode": "numeric"}),
+    )
+    city = forms.CharField(
+        label=_("Commune"),
+        max_length=120,
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+    )
+    first_name = forms.CharField(
+        label=_("Prénom"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Nom"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    email = forms.EmailField(
+        label=_("Adresse électronique"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     password1 = forms.CharField(
         label=_("Mot de passe"),
         strip=False,
@@ -79,8 +98,11 @@ class CompanyRegistrationForm(forms.Form):
         if password1 and password2 and password1 != password2:
             self.add_error("password2", _("Les deux mots de passe ne sont pas identiques."))
         elif password1:
-            user = User(email=cleaned.get("email", ""), first_name=cleaned.get("first_name", ""),
-                        last_name=cleaned.get("last_name", ""))
+            user = User(
+                email=cleaned.get("email", ""),
+                first_name=cleaned.get("first_name", ""),
+                last_name=cleaned.get("last_name", ""),
+            )
             try:
                 password_validation.validate_password(password1, user)
             except forms.ValidationError as error:

@@ -134,9 +134,7 @@ class Service(models.Model):
         verbose_name = _("service")
         verbose_name_plural = _("services")
         ordering = ["organisation__name", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "name"], name="service_unique_name")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="service_unique_name")]
 
     def __str__(self) -> str:
         return f"{self.organisation} — {self.name}"

@@ -37,7 +37,11 @@ def agent_can(user, permission: AgentPermission | str, obj) -> bool:
     if agent is None:
         return False
     organisation_id = _organisation_id(obj)
-    return organisation_id is not None and organisation_id == agent.organisation_id and agent.has_permission(permission)
+    return (
+        organisation_id is not None
+        and organisation_id == agent.organisation_id
+        and agent.has_permission(permission)
+    )
 
 
 def agent_require(user, permission: AgentPermission | str, obj) -> Agent:

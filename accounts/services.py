@@ -7,7 +7,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import notifications
-from accounts.models import Agent, AgentPermission, Company, CompanyUser, Organisation, Service, User
+from accounts.models import (
+    Agent,
+    AgentPermission,
+    Company,
+    CompanyUser,
+    Organisation,
+    Service,
+    User,
+)
 from accounts.permissions import agent_require, company_can_manage
 from audit.services import event_record
 
@@ -53,13 +61,23 @@ def company_register(
     user.set_password(password)
     user.save()
     company = Company(
-        siret=siret, name=name, legal_form=legal_form, street=street, postal_code=postal_code, city=city
+        siret=siret,
+        name=name,
+        legal_form=legal_form,
+        street=street,
+        postal_code=postal_code,
+        city=city,
     )
     company.full_clean()
     company.save()
     company_user = CompanyUser.objects.create(user=user, company=company, is_manager=True)
-    event_record(action="accounts.company_registered", actor=None, target=company, request=request,
-                 data={"email": email})
+    event_record(
+        action="accounts.company_registered",
+        actor=None,
+        target=company,
+        request=request,
+        data={"email": email},
+    )
     notifications.confirmation_email_queue(user=user, base_url=base_url)
     return company_user
 
@@ -99,12 +117,19 @@ def agent_create(
     email = _check_email_free(email)
     user = User.objects.create_user(email=email, first_name=first_name, last_name=last_name)
     agent = Agent.objects.create(
-        user=user, organisation=organisation, service=service, job_title=job_title,
+        user=user,
+        organisation=organisation,
+        service=service,
+        job_title=job_title,
         **_permission_fields(permissions),
     )
     event_record(
-        action="accounts.agent_created", actor=by, target=agent, organisation=organisation,
-        request=request, data={"permissions": sorted(p.value for p in agent.permissions)},
+        action="accounts.agent_created",
+        actor=by,
+        target=agent,
+        organisation=organisation,
+        request=request,
+        data={"permissions": sorted(p.value for p in agent.permissions)},
     )
     notifications.invitation_email_queue(
         user=user, invited_by=by, base_url=base_url, organisation_name=organisation.name
@@ -114,7 +139,13 @@ def agent_create(
 
 @transaction.atomic
 def agent_update(
-    *, by: User, agent: Agent, permissions, service: Service | None, job_title: str, is_active: bool,
+    *,
+    by: User,
+    agent: Agent,
+    permissions,
+    service: Service | None,
+    job_title: str,
+    is_active: bool,
     request=None,
 ) -> Agent:
     agent_require(by, AgentPermission.ADMINISTER, agent)
@@ -133,16 +164,29 @@ def agent_update(
         agent.user.is_active = is_active
         agent.user.save(update_fields=["is_active"])
     event_record(
-        action="accounts.agent_updated", actor=by, target=agent, organisation=agent.organisation,
+        action="accounts.agent_updated",
+        actor=by,
+        target=agent,
+        organisation=agent.organisation,
         request=request,
-        data={"before": before, "after": sorted(p.value for p in agent.permissions), "active": is_active},
+        data={
+            "before": before,
+            "after": sorted(p.value for p in agent.permissions),
+            "active": is_active,
+        },
     )
     return agent
 
 
 @transaction.atomic
 def company_user_invite(
-    *, by: User, company: Company, email: str, first_name: str, last_name: str, base_url: str,
+    *,
+    by: User,
+    company: Company,
+    email: str,
+    first_name: str,
+    last_name: str,
+    base_url: str,
     request=None,
 ) -> CompanyUser:
     if not company_can_manage(by, company):
@@ -152,8 +196,13 @@ def company_user_invite(
     email = _check_email_free(email)
     user = User.objects.create_user(email=email, first_name=first_name, last_name=last_name)
     company_user = CompanyUser.objects.create(user=user, company=company)
-    event_record(action="accounts.company_user_invited", actor=by, target=company, request=request,
-                 data={"email": email})
+    event_record(
+        action="accounts.company_user_invited",
+        actor=by,
+        target=company,
+        request=request,
+        data={"email": email},
+    )
     notifications.invitation_email_queue(
         user=user, invited_by=by, base_url=base_url, organisation_name=company.name
     )

@@ -1,7 +1,8 @@
 """Two-factor authentication with TOTP (django-otp): available to all, required for openers."""
 
 from django.db import transaction
-from django_otp import devices_for_user, login as otp_login
+from django_otp import devices_for_user
+from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
@@ -34,10 +35,16 @@ def token_check(*, user: User, token: str, device: TOTPDevice | None = None) -> 
     for candidate in candidates:
         allowed, _data = candidate.verify_is_allowed()
         if not allowed:
-            return None, "Trop d'essais : patientez quelques secondes avant de saisir un nouveau code."
+            return (
+                None,
+                "Trop d'essais : patientez quelques secondes avant de saisir un nouveau code.",
+            )
         if candidate.verify_token(token):
             return candidate, ""
-    return None, "Code incorrect ou expiré : saisissez le code à 6 chiffres affiché par votre application."
+    return (
+        None,
+        "Code incorrect ou expiré : saisissez le code à 6 chiffres affiché par votre application.",
+    )
 
 
 @transaction.atomic

@@ -10,7 +10,11 @@ urlpatterns = [
     path("compte/connexion/code/", auth.login_otp, name="login_otp"),
     path("compte/deconnexion/", auth.LogoutView.as_view(), name="logout"),
     path("compte/inscription/", auth.register, name="register"),
-    path("compte/inscription/confirmer/<uidb64>/<token>/", auth.register_confirm, name="register_confirm"),
+    path(
+        "compte/inscription/confirmer/<uidb64>/<token>/",
+        auth.register_confirm,
+        name="register_confirm",
+    ),
     path(
         "compte/mot-de-passe/oublie/",
         auth_views.PasswordResetView.as_view(
@@ -50,7 +54,11 @@ urlpatterns = [
     path("compte/", spaces.home, name="home"),
     path("compte/profil/", profile.profile, name="profile"),
     path("compte/double-authentification/", profile.two_factor, name="two_factor"),
-    path("compte/double-authentification/desactiver/", profile.two_factor_remove, name="two_factor_remove"),
+    path(
+        "compte/double-authentification/desactiver/",
+        profile.two_factor_remove,
+        name="two_factor_remove",
+    ),
     path("entreprise/", spaces.company_space, name="company_space"),
     path("entreprise/collegues/ajouter/", spaces.company_user_add, name="company_user_add"),
     path("acheteur/", spaces.buyer_space, name="buyer_space"),

@@ -36,9 +36,7 @@ def normalize_siret(value: str) -> str:
 
 def validate_siret(value: str) -> None:
     if not value.isascii() or not value.isdigit():
-        raise ValidationError(
-            _("Le numéro SIRET ne doit contenir que des chiffres."), code="siret_digits"
-        )
+        raise ValidationError(_("Le numéro SIRET ne doit contenir que des chiffres."), code="siret_digits")
     if len(value) != 14:
         raise ValidationError(
             _("Le numéro SIRET comporte 14 chiffres (%(count)s saisis)."),
@@ -52,9 +50,21 @@ def validate_siret(value: str) -> None:
         )
 
 
-DEPARTMENT_CODES = (
-    {f"{n:02d}" for n in range(1, 96)} - {"20"}
-) | {"2A", "2B", "971", "972", "973", "974", "975", "976", "977", "978", "986", "987", "988"}
+DEPARTMENT_CODES = ({f"{n:02d}" for n in range(1, 96)} - {"20"}) | {
+    "2A",
+    "2B",
+    "971",
+    "972",
+    "973",
+    "974",
+    "975",
+    "976",
+    "977",
+    "978",
+    "986",
+    "987",
+    "988",
+}
 
 
 def validate_department_code(value: str) -> None:

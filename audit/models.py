@@ -51,6 +51,14 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"n° {self.sequence} {self.action}"
 
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events are never modified.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events are never deleted.")
+
     def canonical_payload(self) -> bytes:
         """The bytes the hash covers: every recorded field, in a fixed form."""
         payload = {
@@ -72,14 +80,6 @@ class Event(models.Model):
     def compute_hash(self) -> str:
         return hashlib.sha256(self.canonical_payload()).hexdigest()
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("Audit events are never modified.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Audit events are never deleted.")
-
 
 class ChainHead(models.Model):
     """The single row that serialises writers and remembers the chain's last link.
@@ -95,3 +95,6 @@ class ChainHead(models.Model):
     class Meta:
         verbose_name = _("tête de chaîne")
         verbose_name_plural = _("tête de chaîne")
+
+    def __str__(self) -> str:
+        return f"n° {self.last_sequence}"

@@ -83,7 +83,10 @@ def chain_verify() -> list[ChainProblem]:
             )
         if event.compute_hash() != event.hash:
             problems.append(
-                ChainProblem(event.sequence, f"contenu modifié ({event.action}, {event.created_at:%d/%m/%Y %H:%M:%S}).")
+                ChainProblem(
+                    event.sequence,
+                    f"contenu modifié ({event.action}, {event.created_at:%d/%m/%Y %H:%M:%S}).",
+                )
             )
         expected_sequence = event.sequence + 1
         previous_hash = event.hash

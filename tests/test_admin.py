@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from django.contrib import admin
 from django.core.management import call_command
@@ -9,7 +11,7 @@ from audit.services import event_record
 
 @pytest.fixture
 def superuser_client(client, db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
     event_record(action="test.admin")
     superuser = User.objects.get(email="admin@plateforme.local")
     client.force_login(superuser)
@@ -40,7 +42,8 @@ def test_the_admin_covers_every_model_of_the_platform():
 
     ours = {"accounts", "audit", "consultations", "deposits", "messaging", "signatures", "awards"}
     missing = [
-        m._meta.label for m in apps.get_models()
+        m._meta.label
+        for m in apps.get_models()
         if m._meta.app_label in ours and m not in admin.site._registry and m.__name__ != "ChainHead"
     ]
     assert missing == []

@@ -13,8 +13,10 @@ MODELS = [Organisation, Service, Agent, Company, CompanyUser, User]
 def snapshot():
     return {
         model.__name__: sorted(
-            (model_to_dict(obj, exclude=["password", "last_login", "user_permissions", "groups"]) for obj in
-             model.objects.all()),
+            (
+                model_to_dict(obj, exclude=["password", "last_login", "user_permissions", "groups"])
+                for obj in model.objects.all()
+            ),
             key=repr,
         )
         for model in MODELS
@@ -37,9 +39,11 @@ def test_seed_demo_twice_gives_the_same_data_and_prints_the_logins():
     assert Company.objects.count() == 2 and all(c.users.count() == 1 for c in Company.objects.all())
 
     printed = first_output.getvalue()
-    for email, password in [("acheteur@demoville.fr", "Demoville-Acheteur-2026"),
-                            ("valideur@demoville.fr", "Demoville-Valideur-2026"),
-                            ("contact@armor-batiment.fr", "Armor-Batiment-2026"),
-                            ("contact@numerique-conseil.fr", "Numerique-Conseil-2026")]:
+    for email, password in [
+        ("acheteur@demoville.fr", "Demoville-Acheteur-2026"),
+        ("valideur@demoville.fr", "Demoville-Valideur-2026"),
+        ("contact@armor-batiment.fr", "Armor-Batiment-2026"),
+        ("contact@numerique-conseil.fr", "Numerique-Conseil-2026"),
+    ]:
         assert email in printed and password in printed
         assert can_log_in(email, password)

@@ -66,8 +66,9 @@ def login_otp(request):
             login(request, user, backend=pending["backend"])
             otp_login(request, device)
             target = pending.get("next") or ""
-            if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                   require_https=request.is_secure()):
+            if not url_has_allowed_host_and_scheme(
+                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
                 target = reverse("accounts:home")
             return redirect(target)
     return render(request, "accounts/login_otp.html", {"form": form})
@@ -86,10 +87,18 @@ def register(request):
         data = form.cleaned_data
         try:
             company_user = services.company_register(
-                siret=data["siret"], name=data["name"], legal_form=data["legal_form"],
-                street=data["street"], postal_code=data["postal_code"], city=data["city"],
-                email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
-                password=data["password1"], base_url=_base_url(request), request=request,
+                siret=data["siret"],
+                name=data["name"],
+                legal_form=data["legal_form"],
+                street=data["street"],
+                postal_code=data["postal_code"],
+                city=data["city"],
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                password=data["password1"],
+                base_url=_base_url(request),
+                request=request,
             )
         except ValidationError as error:
             if hasattr(error, "error_dict"):
@@ -108,7 +117,11 @@ def register_confirm(request, uidb64: str, token: str):
         user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))))
     except (ValueError, TypeError, OverflowError, User.DoesNotExist):
         user = None
-    if user is not None and user.email_confirmed_at is None and email_confirmation_token.check_token(user, token):
+    if (
+        user is not None
+        and user.email_confirmed_at is None
+        and email_confirmation_token.check_token(user, token)
+    ):
         services.user_confirm_email(user=user, request=request)
         messages.success(request, _("Votre adresse est confirmée : vous pouvez vous connecter."))
         return redirect("accounts:login")

@@ -27,11 +27,15 @@ def profile(request):
         services.user_update_profile(user=request.user, request=request, **form.cleaned_data)
         messages.success(request, _("Votre profil est enregistré."))
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {
-        "form": form,
-        "two_factor_enabled": two_factor_enabled(request.user),
-        "two_factor_required": two_factor_required(request.user),
-    })
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "two_factor_enabled": two_factor_enabled(request.user),
+            "two_factor_required": two_factor_required(request.user),
+        },
+    )
 
 
 @login_required
@@ -41,8 +45,11 @@ def two_factor(request):
     form = OtpTokenForm(request.POST or None)
     enabled = two_factor_enabled(user)
     if enabled and user.is_verified():
-        return render(request, "accounts/two_factor_enabled.html",
-                      {"two_factor_required": two_factor_required(user)})
+        return render(
+            request,
+            "accounts/two_factor_enabled.html",
+            {"two_factor_required": two_factor_required(user)},
+        )
     if enabled:
         # A session opened without the code (e.g. before the obligation): verify it now.
         if request.method == "POST" and form.is_valid():
@@ -57,7 +64,9 @@ def two_factor(request):
 
     device = totp_device_pending(user=user)
     if request.method == "POST" and device is not None and form.is_valid():
-        error = totp_device_confirm(request=request, user=user, device=device, token=form.cleaned_data["token"])
+        error = totp_device_confirm(
+            request=request, user=user, device=device, token=form.cleaned_data["token"]
+        )
         if not error:
             messages.success(request, _("La double authentification est activée."))
             return redirect("accounts:profile")
@@ -66,12 +75,16 @@ def two_factor(request):
         device = totp_device_start(user=user)
     qr_svg = segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)
     secret = base64.b32encode(device.bin_key).decode()
-    return render(request, "accounts/two_factor_setup.html", {
-        "form": form,
-        "qr_data_uri": qr_svg,
-        "secret_groups": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
-        "required": two_factor_required(user),
-    })
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {
+            "form": form,
+            "qr_data_uri": qr_svg,
+            "secret_groups": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "required": two_factor_required(user),
+        },
+    )
 
 
 @login_required
@@ -80,5 +93,7 @@ def two_factor_remove(request):
     if two_factor_disable(request=request, user=request.user):
         messages.success(request, _("La double authentification est désactivée."))
     else:
-        messages.error(request, _("Votre habilitation « Ouvrir les plis » impose la double authentification."))
+        messages.error(
+            request, _("Votre habilitation « Ouvrir les plis » impose la double authentification.")
+        )
     return redirect("accounts:profile")

@@ -44,11 +44,15 @@ def home(request):
 def company_space(request):
     company_user = request.user.company_user
     company = company_user.company
-    return render(request, "accounts/company_space.html", {
-        "company": company,
-        "colleagues": selectors.company_users(company=company),
-        "can_manage": company_can_manage(request.user, company),
-    })
+    return render(
+        request,
+        "accounts/company_space.html",
+        {
+            "company": company,
+            "colleagues": selectors.company_users(company=company),
+            "can_manage": company_can_manage(request.user, company),
+        },
+    )
 
 
 @company_user_required
@@ -59,13 +63,21 @@ def company_user_add(request):
     form = PersonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.company_user_invite(by=request.user, company=company, base_url=_base_url(request),
-                                         request=request, **form.cleaned_data)
+            services.company_user_invite(
+                by=request.user,
+                company=company,
+                base_url=_base_url(request),
+                request=request,
+                **form.cleaned_data,
+            )
         except ValidationError as error:
             _apply_errors(form, error)
         else:
-            messages.success(request, _("Un courriel d'invitation a été envoyé à %(email)s.")
-                             % {"email": form.cleaned_data["email"]})
+            messages.success(
+                request,
+                _("Un courriel d'invitation a été envoyé à %(email)s.")
+                % {"email": form.cleaned_data["email"]},
+            )
             return redirect("accounts:company_space")
     return render(request, "accounts/company_user_add.html", {"form": form, "company": company})
 
@@ -75,12 +87,16 @@ def buyer_space(request):
     agent = request.user.agent
     organisation = agent.organisation
     can_administer = agent_can(request.user, AgentPermission.ADMINISTER, organisation)
-    return render(request, "accounts/buyer_space.html", {
-        "agent": agent,
-        "organisation": organisation,
-        "can_administer": can_administer,
-        "agents": selectors.organisation_agents(organisation=organisation) if can_administer else None,
-    })
+    return render(
+        request,
+        "accounts/buyer_space.html",
+        {
+            "agent": agent,
+            "organisation": organisation,
+            "can_administer": can_administer,
+            "agents": selectors.organisation_agents(organisation=organisation) if can_administer else None,
+        },
+    )
 
 
 @agent_required
@@ -91,12 +107,20 @@ def agent_add(request):
     form = AgentCreateForm(request.POST or None, organisation=organisation)
     if request.method == "POST" and form.is_valid():
         try:
-            services.agent_create(by=request.user, organisation=organisation, base_url=_base_url(request),
-                                  request=request, **form.cleaned_data)
+            services.agent_create(
+                by=request.user,
+                organisation=organisation,
+                base_url=_base_url(request),
+                request=request,
+                **form.cleaned_data,
+            )
         except ValidationError as error:
             _apply_errors(form, error)
         else:
-            messages.success(request, _("L'agent a été créé ; il reçoit un courriel pour choisir son mot de passe."))
+            messages.success(
+                request,
+                _("L'agent a été créé ; il reçoit un courriel pour choisir son mot de passe."),
+            )
             return redirect("accounts:buyer_space")
     return render(request, "accounts/agent_form.html", {"form": form, "organisation": organisation})
 
@@ -107,8 +131,12 @@ def agent_edit(request, pk: int):
     if not agent_can(request.user, AgentPermission.ADMINISTER, agent):
         # Another organisation's agent: do not even confirm that it exists.
         raise PermissionDenied
-    initial = {"job_title": agent.job_title, "service": agent.service,
-               "permissions": [p.value for p in agent.permissions], "is_active": agent.user.is_active}
+    initial = {
+        "job_title": agent.job_title,
+        "service": agent.service,
+        "permissions": [p.value for p in agent.permissions],
+        "is_active": agent.user.is_active,
+    }
     form = AgentUpdateForm(request.POST or None, initial=initial, organisation=agent.organisation)
     if request.method == "POST" and form.is_valid():
         try:
@@ -116,7 +144,13 @@ def agent_edit(request, pk: int):
         except ValidationError as error:
             _apply_errors(form, error)
         else:
-            messages.success(request, _("Les habilitations de %(name)s sont enregistrées.") % {"name": agent.user})
+            messages.success(
+                request,
+                _("Les habilitations de %(name)s sont enregistrées.") % {"name": agent.user},
+            )
             return redirect("accounts:buyer_space")
-    return render(request, "accounts/agent_form.html", {"form": form, "organisation": agent.organisation,
-                                                        "edited": agent})
+    return render(
+        request,
+        "accounts/agent_form.html",
+        {"form": form, "organisation": agent.organisation, "edited": agent},
+    )

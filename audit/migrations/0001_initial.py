@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,40 +14,97 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ChainHead',
+            name="ChainHead",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, editable=False, primary_key=True, serialize=False)),
-                ('last_sequence', models.PositiveBigIntegerField(default=0)),
-                ('last_hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(
+                        default=1, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("last_sequence", models.PositiveBigIntegerField(default=0)),
+                (
+                    "last_hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tête de chaîne',
-                'verbose_name_plural': 'tête de chaîne',
+                "verbose_name": "tête de chaîne",
+                "verbose_name_plural": "tête de chaîne",
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sequence', models.PositiveBigIntegerField(editable=False, unique=True, verbose_name='numéro')),
-                ('created_at', models.DateTimeField(db_index=True, editable=False, verbose_name='date')),
-                ('action', models.CharField(db_index=True, max_length=80, verbose_name='action')),
-                ('actor_label', models.CharField(blank=True, max_length=255, verbose_name='auteur (au moment des faits)')),
-                ('organisation_id', models.BigIntegerField(blank=True, db_index=True, null=True, verbose_name='organisme')),
-                ('target_type', models.CharField(blank=True, max_length=80, verbose_name="type d'objet")),
-                ('target_id', models.CharField(blank=True, max_length=64, verbose_name="identifiant de l'objet")),
-                ('target_label', models.CharField(blank=True, max_length=255, verbose_name='objet')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='adresse IP')),
-                ('data', models.JSONField(blank=True, default=dict, verbose_name='détails')),
-                ('previous_hash', models.CharField(editable=False, max_length=64, verbose_name='empreinte précédente')),
-                ('hash', models.CharField(editable=False, max_length=64, unique=True, verbose_name='empreinte')),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='auteur')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "sequence",
+                    models.PositiveBigIntegerField(editable=False, unique=True, verbose_name="numéro"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, editable=False, verbose_name="date"),
+                ),
+                ("action", models.CharField(db_index=True, max_length=80, verbose_name="action")),
+                (
+                    "actor_label",
+                    models.CharField(blank=True, max_length=255, verbose_name="auteur (au moment des faits)"),
+                ),
+                (
+                    "organisation_id",
+                    models.BigIntegerField(blank=True, db_index=True, null=True, verbose_name="organisme"),
+                ),
+                (
+                    "target_type",
+                    models.CharField(blank=True, max_length=80, verbose_name="type d'objet"),
+                ),
+                (
+                    "target_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="identifiant de l'objet"),
+                ),
+                (
+                    "target_label",
+                    models.CharField(blank=True, max_length=255, verbose_name="objet"),
+                ),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="adresse IP"),
+                ),
+                ("data", models.JSONField(blank=True, default=dict, verbose_name="détails")),
+                (
+                    "previous_hash",
+                    models.CharField(editable=False, max_length=64, verbose_name="empreinte précédente"),
+                ),
+                (
+                    "hash",
+                    models.CharField(editable=False, max_length=64, unique=True, verbose_name="empreinte"),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="auteur",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'événement',
-                'verbose_name_plural': 'événements',
-                'ordering': ['sequence'],
-                'indexes': [models.Index(fields=['target_type', 'target_id'], name='audit_event_target')],
+                "verbose_name": "événement",
+                "verbose_name_plural": "événements",
+                "ordering": ["sequence"],
+                "indexes": [models.Index(fields=["target_type", "target_id"], name="audit_event_target")],
             },
         ),
     ]

@@ -11,7 +11,9 @@ def test_login_is_recorded_in_the_audit_history(client, company_user, password):
 
 
 @pytest.mark.django_db
-def test_repeated_failures_lock_the_login_even_with_the_right_password(client, company_user, password, settings):
+def test_repeated_failures_lock_the_login_even_with_the_right_password(
+    client, company_user, password, settings
+):
     email = company_user.user.email
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         response = client.post(reverse("accounts:login"), {"username": email, "password": "mauvais"})
@@ -29,13 +31,22 @@ def test_repeated_failures_lock_the_login_even_with_the_right_password(client, c
 
 
 @pytest.mark.django_db
-def test_the_lock_applies_to_the_address_used_not_to_the_whole_account(client, company_user, password, settings):
+def test_the_lock_applies_to_the_address_used_not_to_the_whole_account(
+    client, company_user, password, settings
+):
     email = company_user.user.email
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post(reverse("accounts:login"), {"username": email, "password": "mauvais"}, REMOTE_ADDR="203.0.113.9")
+        client.post(
+            reverse("accounts:login"),
+            {"username": email, "password": "mauvais"},
+            REMOTE_ADDR="203.0.113.9",
+        )
     # A competitor failing on purpose elsewhere does not lock the bidder out on the eve of a deadline.
-    response = client.post(reverse("accounts:login"), {"username": email, "password": password},
-                           REMOTE_ADDR="198.51.100.20")
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": email, "password": password},
+        REMOTE_ADDR="198.51.100.20",
+    )
     assert response.status_code == 302
 
 

@@ -17,7 +17,9 @@ def test_password_reset_by_email_lets_the_user_choose_a_new_password(client, com
     form_page = client.get(link, follow=True)
     assert "Choisir un mot de passe" in form_page.content.decode()
     response = client.post(
-        form_page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}, follow=True
+        form_page.redirect_chain[-1][0],
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        follow=True,
     )
     assert "Mot de passe enregistré" in response.content.decode()
     assert not can_log_in(email, password)

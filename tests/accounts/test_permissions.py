@@ -17,8 +17,15 @@ def test_an_agent_of_organisation_a_cannot_act_on_organisation_b(buyer, other_or
     with pytest.raises(PermissionDenied):
         agent_require(buyer.user, AgentPermission.ADMINISTER, other_organisation)
     with pytest.raises(PermissionDenied):
-        agent_create(by=buyer.user, organisation=other_organisation, email="x@exemple.fr", first_name="X",
-                     last_name="Y", permissions=[], base_url="http://testserver")
+        agent_create(
+            by=buyer.user,
+            organisation=other_organisation,
+            email="x@exemple.fr",
+            first_name="X",
+            last_name="Y",
+            permissions=[],
+            base_url="http://testserver",
+        )
 
 
 @pytest.mark.django_db
@@ -81,10 +88,16 @@ def test_an_administrator_creates_an_agent_who_receives_a_link_to_choose_a_passw
     service = ServiceFactory(organisation=organisation)
     client.force_login(buyer.user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("accounts:agent_add"), {
-            "first_name": "Lucie", "last_name": "Roux", "email": "lucie.roux@testville.fr",
-            "service": service.pk, "permissions": ["validate", "open"],
-        })
+        response = client.post(
+            reverse("accounts:agent_add"),
+            {
+                "first_name": "Lucie",
+                "last_name": "Roux",
+                "email": "lucie.roux@testville.fr",
+                "service": service.pk,
+                "permissions": ["validate", "open"],
+            },
+        )
     assert response.status_code == 302
     agent = organisation.agents.get(user__email="lucie.roux@testville.fr")
     assert agent.can_validate and agent.can_open and not agent.can_create
@@ -98,8 +111,14 @@ def test_an_administrator_cannot_remove_its_own_administration_right(buyer):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        agent_update(by=buyer.user, agent=buyer, permissions=["create"], service=None, job_title="",
-                     is_active=True)
+        agent_update(
+            by=buyer.user,
+            agent=buyer,
+            permissions=["create"],
+            service=None,
+            job_title="",
+            is_active=True,
+        )
 
 
 @pytest.mark.django_db
@@ -108,8 +127,16 @@ def test_a_service_of_another_organisation_is_refused(buyer, other_organisation)
 
     foreign_service = ServiceFactory(organisation=other_organisation)
     with pytest.raises(ValidationError):
-        agent_create(by=buyer.user, organisation=buyer.organisation, email="a@b.fr", first_name="A",
-                     last_name="B", permissions=[], service=foreign_service, base_url="http://testserver")
+        agent_create(
+            by=buyer.user,
+            organisation=buyer.organisation,
+            email="a@b.fr",
+            first_name="A",
+            last_name="B",
+            permissions=[],
+            service=foreign_service,
+            base_url="http://testserver",
+        )
 
 
 @pytest.mark.django_db
@@ -120,8 +147,10 @@ def test_a_company_manager_adds_a_colleague_but_a_simple_user_cannot(
 
     client.force_login(company_user.user)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("accounts:company_user_add"),
-                    {"first_name": "Marc", "last_name": "Le Bihan", "email": "marc@batiment-ouest.fr"})
+        client.post(
+            reverse("accounts:company_user_add"),
+            {"first_name": "Marc", "last_name": "Le Bihan", "email": "marc@batiment-ouest.fr"},
+        )
     assert company_user.company.users.filter(user__email="marc@batiment-ouest.fr").exists()
 
     simple = CompanyUserFactory(company=company_user.company, is_manager=False)

@@ -48,7 +48,8 @@ def test_registration_mails_a_link_that_activates_the_account_then_login_works(
 
     # THEN it logs in and lands in the company space
     response = client.post(
-        reverse("accounts:login"), {"username": "JEANNE.DUPONT@menuiserie-dupont.fr", "password": PASSWORD},
+        reverse("accounts:login"),
+        {"username": "JEANNE.DUPONT@menuiserie-dupont.fr", "password": PASSWORD},
         follow=True,
     )
     assert response.redirect_chain[-1][0] == reverse("accounts:company_space")
@@ -77,7 +78,9 @@ def test_registering_a_company_already_known_points_to_its_manager(client):
 
 @pytest.mark.django_db
 def test_a_weak_password_is_refused_with_the_reason(client):
-    response = client.post(reverse("accounts:register"), {**FORM, "password1": "12345678", "password2": "12345678"})
+    response = client.post(
+        reverse("accounts:register"), {**FORM, "password1": "12345678", "password2": "12345678"}
+    )
     body = response.content.decode()
     assert "Le formulaire contient" in body
     assert not User.objects.exists()

@@ -3,7 +3,13 @@ from django.core.exceptions import ValidationError
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from accounts.validators import LA_POSTE_SIREN, luhn_is_valid, normalize_siret, siret_is_valid, validate_siret
+from accounts.validators import (
+    LA_POSTE_SIREN,
+    luhn_is_valid,
+    normalize_siret,
+    siret_is_valid,
+    validate_siret,
+)
 from tests.factories import siret_from
 
 VALID = "73282932000074"  # a real SIRET (published), both keys valid

@@ -12,8 +12,11 @@ def current_code(device: TOTPDevice) -> str:
 @pytest.mark.django_db
 def test_an_agent_who_may_open_bids_must_set_up_totp_before_anything_else(client, opener, password):
     # GIVEN an agent with the opening permission and no authenticator yet
-    response = client.post(reverse("accounts:login"), {"username": opener.user.email, "password": password},
-                           follow=True)
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": opener.user.email, "password": password},
+        follow=True,
+    )
     # THEN every page leads to the two-factor set-up
     assert response.redirect_chain[-1][0].startswith(reverse("accounts:two_factor"))
     assert "impose la double authentification" in response.content.decode()
@@ -22,7 +25,10 @@ def test_an_agent_who_may_open_bids_must_set_up_totp_before_anything_else(client
 
     # WHEN it scans the code and types a wrong then the right code
     device = TOTPDevice.objects.get(user=opener.user, confirmed=False)
-    wrong = client.post(reverse("accounts:two_factor"), {"token": "000000" if current_code(device) != "000000" else "111111"})
+    wrong = client.post(
+        reverse("accounts:two_factor"),
+        {"token": "000000" if current_code(device) != "000000" else "111111"},
+    )
     assert "Code incorrect" in wrong.content.decode()
     device.refresh_from_db()
     device.throttling_failure_count = 0

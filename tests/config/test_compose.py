@@ -98,8 +98,7 @@ def _names_read_by_settings(environment: dict[str, str]) -> list[str]:
         timeout=120,
     )
     assert completed.returncode == 0, (
-        "the production settings do not start with docker-compose.yml's environment:\n"
-        + completed.stderr
+        "the production settings do not start with docker-compose.yml's environment:\n" + completed.stderr
     )
     return json.loads(completed.stdout.splitlines()[-1])
 

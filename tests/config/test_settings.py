@@ -10,7 +10,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "k3y-" + "x7Qp9Lm2Vr8Tz4Wn6Yb1Hc5Jd0Fg3Sa" * 2
-PRODUCTION = {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": SECRET, "DJANGO_ALLOWED_HOSTS": "marches.example.fr"}
+PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "DJANGO_SECRET_KEY": SECRET,
+    "DJANGO_ALLOWED_HOSTS": "marches.example.fr",
+}
 
 SHOW = """
 import json, django
@@ -31,9 +35,18 @@ print(json.dumps({
 
 def run(code_or_args, env: dict, tmp_path: Path) -> subprocess.CompletedProcess:
     """Start Python with exactly ``env`` (plus PATH), as a fresh process would."""
-    clean = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(tmp_path / "var"),
-             "DJANGO_SETTINGS_MODULE": "config.settings", **env}
-    args = [sys.executable, "-c", code_or_args] if isinstance(code_or_args, str) else [sys.executable, *code_or_args]
+    clean = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "DATA_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **env,
+    }
+    args = (
+        [sys.executable, "-c", code_or_args]
+        if isinstance(code_or_args, str)
+        else [sys.executable, *code_or_args]
+    )
     return subprocess.run(args, cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
 
 
@@ -55,14 +68,17 @@ def test_with_no_environment_the_embedded_default_runs_everything_in_var(tmp_pat
 
 
 def test_the_production_stack_is_chosen_by_its_variables(tmp_path):
-    values = show({
-        **PRODUCTION,
-        "DATABASE_URL": "postgres://marches:secret@db:5432/marches",
-        "REDIS_URL": "redis://redis:6379/0",
-        "EMAIL_HOST": "smtp.example.fr",
-        "S3_BUCKET": "plis",
-        "S3_ENDPOINT_URL": "https://s3.example.fr",
-    }, tmp_path)
+    values = show(
+        {
+            **PRODUCTION,
+            "DATABASE_URL": "postgres://marches:secret@db:5432/marches",
+            "REDIS_URL": "redis://redis:6379/0",
+            "EMAIL_HOST": "smtp.example.fr",
+            "S3_BUCKET": "plis",
+            "S3_ENDPOINT_URL": "https://s3.example.fr",
+        },
+        tmp_path,
+    )
     assert values["engine"] == "django.db.backends.postgresql"
     assert values["eager"] is False
     assert values["email"] == "django.core.mail.backends.smtp.EmailBackend"

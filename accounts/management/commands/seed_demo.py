@@ -20,15 +20,21 @@ ORGANISATION = {
 SERVICES = ["Direction de la commande publique", "Services techniques"]
 AGENTS = [
     {
-        "email": "acheteur@demoville.fr", "password": "Demoville-Acheteur-2026",
-        "first_name": "Claire", "last_name": "Martin", "service": SERVICES[0],
+        "email": "acheteur@demoville.fr",
+        "password": "Demoville-Acheteur-2026",
+        "first_name": "Claire",
+        "last_name": "Martin",
+        "service": SERVICES[0],
         "job_title": "Responsable de la commande publique",
         "permissions": {"can_create": True, "can_decide": True, "can_administer": True},
         "role": "acheteur (créer, décider, administrer)",
     },
     {
-        "email": "valideur@demoville.fr", "password": "Demoville-Valideur-2026",
-        "first_name": "Paul", "last_name": "Bernard", "service": SERVICES[0],
+        "email": "valideur@demoville.fr",
+        "password": "Demoville-Valideur-2026",
+        "first_name": "Paul",
+        "last_name": "Bernard",
+        "service": SERVICES[0],
         "job_title": "Directeur général des services",
         "permissions": {"can_validate": True},
         "role": "valideur",
@@ -36,20 +42,44 @@ AGENTS = [
 ]
 COMPANIES = [
     {
-        "company": {"siret": "44123456400017", "name": "Armor Bâtiment", "legal_form": LegalForm.SARL,
-                    "street": "12 rue des Menhirs", "postal_code": "22000", "city": "Saint-Brieuc"},
-        "user": {"email": "contact@armor-batiment.fr", "password": "Armor-Batiment-2026",
-                 "first_name": "Yann", "last_name": "Le Gall"},
+        "company": {
+            "siret": "44123456400017",
+            "name": "Armor Bâtiment",
+            "legal_form": LegalForm.SARL,
+            "street": "12 rue des Menhirs",
+            "postal_code": "22000",
+            "city": "Saint-Brieuc",
+        },
+        "user": {
+            "email": "contact@armor-batiment.fr",
+            "password": "Armor-Batiment-2026",
+            "first_name": "Yann",
+            "last_name": "Le Gall",
+        },
     },
     {
-        "company": {"siret": "88234567100011", "name": "Numérique Conseil", "legal_form": LegalForm.SAS,
-                    "street": "5 quai de la Fosse", "postal_code": "44000", "city": "Nantes"},
-        "user": {"email": "contact@numerique-conseil.fr", "password": "Numerique-Conseil-2026",
-                 "first_name": "Sophie", "last_name": "Durand"},
+        "company": {
+            "siret": "88234567100011",
+            "name": "Numérique Conseil",
+            "legal_form": LegalForm.SAS,
+            "street": "5 quai de la Fosse",
+            "postal_code": "44000",
+            "city": "Nantes",
+        },
+        "user": {
+            "email": "contact@numerique-conseil.fr",
+            "password": "Numerique-Conseil-2026",
+            "first_name": "Sophie",
+            "last_name": "Durand",
+        },
     },
 ]
-ADMIN = {"email": "admin@plateforme.local", "password": "Plateforme-Admin-2026",
-         "first_name": "Alex", "last_name": "Administrateur"}
+ADMIN = {
+    "email": "admin@plateforme.local",
+    "password": "Plateforme-Admin-2026",
+    "first_name": "Alex",
+    "last_name": "Administrateur",
+}
 
 PERMISSION_FIELDS = ("can_create", "can_validate", "can_open", "can_decide", "can_administer")
 
@@ -58,8 +88,13 @@ def _user(*, email, password, first_name, last_name, **extra) -> User:
     user, _ = User.objects.update_or_create(
         email=email,
         defaults={"first_name": first_name, "last_name": last_name, "is_active": True, **extra},
-        create_defaults={"first_name": first_name, "last_name": last_name, "is_active": True,
-                         "email_confirmed_at": timezone.now(), **extra},
+        create_defaults={
+            "first_name": first_name,
+            "last_name": last_name,
+            "is_active": True,
+            "email_confirmed_at": timezone.now(),
+            **extra,
+        },
     )
     if not user.check_password(password):
         user.set_password(password)
@@ -79,16 +114,26 @@ class Command(BaseCommand):
             name: Service.objects.get_or_create(organisation=organisation, name=name)[0] for name in SERVICES
         }
         for spec in AGENTS:
-            user = _user(email=spec["email"], password=spec["password"], first_name=spec["first_name"],
-                         last_name=spec["last_name"])
+            user = _user(
+                email=spec["email"],
+                password=spec["password"],
+                first_name=spec["first_name"],
+                last_name=spec["last_name"],
+            )
             permissions = {field: spec["permissions"].get(field, False) for field in PERMISSION_FIELDS}
             Agent.objects.update_or_create(
                 user=user,
-                defaults={"organisation": organisation, "service": services[spec["service"]],
-                          "job_title": spec["job_title"], **permissions},
+                defaults={
+                    "organisation": organisation,
+                    "service": services[spec["service"]],
+                    "job_title": spec["job_title"],
+                    **permissions,
+                },
             )
         for spec in COMPANIES:
-            company, _ = Company.objects.update_or_create(siret=spec["company"]["siret"], defaults=spec["company"])
+            company, _ = Company.objects.update_or_create(
+                siret=spec["company"]["siret"], defaults=spec["company"]
+            )
             user = _user(**spec["user"])
             CompanyUser.objects.update_or_create(user=user, defaults={"company": company, "is_manager": True})
         _user(**ADMIN, is_staff=True, is_superuser=True)
@@ -97,8 +142,12 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"  {'rôle':<62} {'identifiant':<32} mot de passe")
         for spec in AGENTS:
-            self.stdout.write(f"  {organisation.name + ' — ' + spec['role']:<62} {spec['email']:<32} {spec['password']}")
+            self.stdout.write(
+                f"  {organisation.name + ' — ' + spec['role']:<62} {spec['email']:<32} {spec['password']}"
+            )
         for spec in COMPANIES:
             label = f"entreprise {spec['company']['name']}"
             self.stdout.write(f"  {label:<62} {spec['user']['email']:<32} {spec['user']['password']}")
-        self.stdout.write(f"  {'administrateur de la plateforme (/admin/)':<62} {ADMIN['email']:<32} {ADMIN['password']}")
+        self.stdout.write(
+            f"  {'administrateur de la plateforme (/admin/)':<62} {ADMIN['email']:<32} {ADMIN['password']}"
+        )

@@ -13,4 +13,6 @@ class Command(BaseCommand):
             for problem in problems:
                 self.stderr.write(str(problem))
             raise CommandError(f"Historique altéré : {len(problems)} anomalie(s) détectée(s).")
-        self.stdout.write(self.style.SUCCESS(f"Historique intègre : {Event.objects.count()} événement(s) vérifié(s)."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Historique intègre : {Event.objects.count()} événement(s) vérifié(s).")
+        )
