@@ -90,7 +90,9 @@ class CompanyRegistrationForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    accept_terms = forms.BooleanField(label=_("J'accepte les conditions d'utilisation de la plateforme"))
+    accept_terms = forms.BooleanField(
+        label=_("J'accepte les conditions d'utilisation de la plateforme"), label_suffix=""
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -148,4 +150,4 @@ class AgentCreateForm(PersonForm, AgentPermissionsForm):
 
 
 class AgentUpdateForm(AgentPermissionsForm):
-    is_active = forms.BooleanField(label=_("Compte actif"), required=False)
+    is_active = forms.BooleanField(label=_("Compte actif"), required=False, label_suffix="")
