@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import PasswordResetForm as BasePasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AgentPermission, LegalForm, Service, User
@@ -151,3 +152,14 @@ class AgentCreateForm(PersonForm, AgentPermissionsForm):
 
 class AgentUpdateForm(AgentPermissionsForm):
     is_active = forms.BooleanField(label=_("Compte actif"), required=False, label_suffix="")
+
+
+class PasswordResetForm(BasePasswordResetForm):
+    """Also for accounts created by an administrator that never chose a password.
+
+    Every account is local here: an agent who lost its invitation uses « Mot de passe
+    oublié » like anyone else.
+    """
+
+    def get_users(self, email):
+        return User.objects.filter(email__iexact=email, is_active=True)

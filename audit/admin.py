@@ -9,7 +9,22 @@ class EventAdmin(admin.ModelAdmin):
     list_filter = ["action", "created_at"]
     search_fields = ["action", "actor_label", "target_label", "target_id", "hash"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Event._meta.fields]
+    # The actor is shown by id and label: the user may since have been removed.
+    fields = readonly_fields = [
+        "sequence",
+        "created_at",
+        "action",
+        "actor_id",
+        "actor_label",
+        "organisation_id",
+        "target_type",
+        "target_id",
+        "target_label",
+        "ip_address",
+        "data",
+        "previous_hash",
+        "hash",
+    ]
     list_select_related = False
 
     def has_add_permission(self, request):

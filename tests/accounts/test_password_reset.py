@@ -31,3 +31,21 @@ def test_password_reset_does_not_reveal_whether_an_account_exists(client):
     response = client.post(reverse("accounts:password_reset"), {"email": "inconnu@exemple.fr"}, follow=True)
     assert "Si un compte existe" in response.content.decode()
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_an_invited_agent_who_lost_the_invitation_can_ask_for_a_new_link(client, organisation):
+    from tests.factories import AgentFactory
+
+    agent = AgentFactory(organisation=organisation, user__password=None)
+    assert not agent.user.has_usable_password()
+    client.post(reverse("accounts:password_reset"), {"email": agent.user.email})
+    assert [m.to for m in mail.outbox] == [[agent.user.email]]
+
+
+@pytest.mark.django_db
+def test_a_deactivated_account_gets_no_reset_link(client, company_user):
+    company_user.user.is_active = False
+    company_user.user.save()
+    client.post(reverse("accounts:password_reset"), {"email": company_user.user.email})
+    assert mail.outbox == []
