@@ -1,7 +1,7 @@
 """Writes about accounts: registration, confirmation, agents, colleagues, profile."""
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -190,8 +190,6 @@ def company_user_invite(
     request=None,
 ) -> CompanyUser:
     if not company_can_manage(by, company):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied
     email = _check_email_free(email)
     user = User.objects.create_user(email=email, first_name=first_name, last_name=last_name)

@@ -18,14 +18,11 @@ from accounts import services
 from accounts.forms import CompanyRegistrationForm, LoginForm, OtpTokenForm
 from accounts.tokens import email_confirmation_token
 from accounts.two_factor import token_check, two_factor_enabled
+from accounts.views.helpers import base_url, form_add_service_error
 from audit.services import event_record
 
 PENDING_KEY = "accounts_pending_login"
 PENDING_SECONDS = 300
-
-
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
 
 
 class LoginView(auth_views.LoginView):
@@ -97,15 +94,11 @@ def register(request):
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 password=data["password1"],
-                base_url=_base_url(request),
+                base_url=base_url(request),
                 request=request,
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error)
+            form_add_service_error(form, error)
         else:
             return render(request, "accounts/register_done.html", {"email": company_user.user.email})
     return render(request, "accounts/register.html", {"form": form})

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 
 from accounts import services
 from accounts.forms import OtpTokenForm, ProfileForm
@@ -55,8 +56,6 @@ def two_factor(request):
         if request.method == "POST" and form.is_valid():
             device, error = token_check(user=user, token=form.cleaned_data["token"])
             if device is not None:
-                from django_otp import login as otp_login
-
                 otp_login(request, device)
                 return redirect("accounts:home")
             form.add_error("token", error)

@@ -17,15 +17,7 @@ from accounts.permissions import (
     company_user_of,
     company_user_required,
 )
-from accounts.views.auth import _base_url
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
+from accounts.views.helpers import base_url, form_add_service_error
 
 
 @login_required
@@ -66,12 +58,12 @@ def company_user_add(request):
             services.company_user_invite(
                 by=request.user,
                 company=company,
-                base_url=_base_url(request),
+                base_url=base_url(request),
                 request=request,
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            form_add_service_error(form, error)
         else:
             messages.success(
                 request,
@@ -110,12 +102,12 @@ def agent_add(request):
             services.agent_create(
                 by=request.user,
                 organisation=organisation,
-                base_url=_base_url(request),
+                base_url=base_url(request),
                 request=request,
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            form_add_service_error(form, error)
         else:
             messages.success(
                 request,
@@ -142,7 +134,7 @@ def agent_edit(request, pk: int):
         try:
             services.agent_update(by=request.user, agent=agent, request=request, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            form_add_service_error(form, error)
         else:
             messages.success(
                 request,
