@@ -34,6 +34,8 @@ def event_record(
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     with transaction.atomic():
+        # Locking the head serialises writers, so the chain never forks. The row is
+        # created by a migration; get_or_create only serves databases flushed by tests.
         head, _ = ChainHead.objects.select_for_update().get_or_create(pk=1)
         event = Event(
             sequence=head.last_sequence + 1,

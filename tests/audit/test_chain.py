@@ -75,3 +75,33 @@ def test_the_database_refuses_an_update_of_an_event(three_events):
 
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_event SET action = 'x' WHERE sequence = 1")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrence réelle : PostgreSQL seulement")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_never_fork_the_chain():
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def write(worker: int) -> None:
+        try:
+            barrier.wait()
+            for n in range(15):
+                event_record(action="test.concurrent", data={"worker": worker, "n": n})
+        except Exception as error:  # reported below, not swallowed
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert list(Event.objects.values_list("sequence", flat=True)) == list(range(1, 61))
+    assert chain_verify() == []
