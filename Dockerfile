@@ -55,6 +55,9 @@ ENV PYTHONPATH=/app \
 # environment. collectstatic writes to /app/var/static, inside the image.
 RUN DJANGO_SECRET_KEY=build-only-throwaway-key-not-a-secret-never-used-at-run-time-0123456789 \
     DJANGO_ALLOWED_HOSTS=localhost \
+    DATABASE_URL=postgres://build@localhost/build \
+    REDIS_URL=redis://localhost:6379/0 \
+    EMAIL_HOST=localhost \
     sh -c 'if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then python manage.py compilemessages; fi \
         && python manage.py collectstatic --noinput' \
     && chown -R app:app /data

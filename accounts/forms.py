@@ -163,3 +163,18 @@ class PasswordResetForm(BasePasswordResetForm):
 
     def get_users(self, email):
         return User.objects.filter(email__iexact=email, is_active=True)
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        # Through Celery after commit, like every other e-mail: the page answers at
+        # once whether the address exists or the mail server is slow.
+        from accounts.notifications import email_queue
+
+        email_queue(template=email_template_name.removesuffix(".txt"), context=context, to=[to_email])

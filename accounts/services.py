@@ -1,8 +1,12 @@
 """Writes about accounts: registration, confirmation, agents, colleagues, profile."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +22,23 @@ from accounts.models import (
 )
 from accounts.permissions import agent_require, company_can_manage
 from audit.services import event_record
+
+
+def _stale_registrations_remove(*, siret: str, email: str) -> None:
+    """Registrations never confirmed within the link's lifetime give back their SIRET
+    and address: nobody can hold a competitor's SIRET by registering it unconfirmed."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    stale = User.objects.filter(
+        Q(email__iexact=email) | Q(company_user__company__siret=siret),
+        is_active=False,
+        email_confirmed_at__isnull=True,
+        date_joined__lt=cutoff,
+    )
+    for user in stale:
+        company_user = user.company_user_or_none
+        user.delete()
+        if company_user is not None and not company_user.company.users.exists():
+            company_user.company.delete()
 
 
 def _check_email_free(email: str) -> str:
@@ -46,6 +67,7 @@ def company_register(
     request=None,
 ) -> CompanyUser:
     """Create a company and its first user, who stays inactive until the address is confirmed."""
+    _stale_registrations_remove(siret=siret, email=email)
     if Company.objects.filter(siret=siret).exists():
         raise ValidationError(
             {

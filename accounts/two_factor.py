@@ -10,6 +10,9 @@ from audit.services import event_record
 
 
 def two_factor_required(user: User) -> bool:
+    """Platform administrators and agents who may open bids must use a second factor."""
+    if user.is_staff:
+        return True
     agent = user.agent_or_none
     return agent is not None and agent.requires_two_factor
 

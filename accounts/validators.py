@@ -23,6 +23,8 @@ def luhn_is_valid(digits: str) -> bool:
 def siret_is_valid(value: str) -> bool:
     if len(value) != 14 or not value.isascii() or not value.isdigit():
         return False
+    if value[:9] == "000000000":
+        return False
     if value.startswith(LA_POSTE_SIREN) and value != LA_POSTE_SIREN + "00048":
         return sum(int(c) for c in value) % 5 == 0
     # Both keys: the SIREN's (9th digit) and the whole SIRET's (14th digit).

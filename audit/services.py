@@ -6,15 +6,23 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.client_ip import client_ip
 from audit.models import GENESIS_HASH, ChainHead, Event
 
 
-def _client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    # REMOTE_ADDR only: a forwarded header is whatever the client wants it to be,
-    # unless a trusted proxy rewrites it, which is the proxy's configuration.
-    return request.META.get("REMOTE_ADDR") or None
+def _check_data(value, path: str = "data") -> None:
+    """Only what JSON stores exactly: floats and non-string keys would come back
+    changed from the database and break the hash of an untouched event."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{path}: audit keys must be strings, not {key!r}")
+            _check_data(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_data(item, f"{path}[{index}]")
+    elif not (value is None or isinstance(value, bool | int | str)):
+        raise TypeError(f"{path}: audit values are str, int, bool, None, lists or dicts, not {type(value)}")
 
 
 def event_record(
@@ -31,6 +39,7 @@ def event_record(
     ``data`` must never hold a secret or the content of a bid: it is kept for
     ever and shown to administrators.
     """
+    _check_data(data or {})
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     with transaction.atomic():
@@ -47,7 +56,7 @@ def event_record(
             target_type=target._meta.label_lower if target is not None else "",
             target_id=str(target.pk) if target is not None else "",
             target_label=str(target)[:255] if target is not None else "",
-            ip_address=_client_ip(request),
+            ip_address=client_ip(request),
             data=data or {},
             previous_hash=head.last_hash,
         )
@@ -93,7 +102,11 @@ def chain_verify() -> list[ChainProblem]:
         expected_sequence = event.sequence + 1
         previous_hash = event.hash
     head = ChainHead.objects.filter(pk=1).first()
-    if head is not None and (head.last_sequence != expected_sequence - 1 or head.last_hash != previous_hash):
+    if head is None and expected_sequence > 1:
+        problems.append(ChainProblem(expected_sequence - 1, "la tête de chaîne a été supprimée."))
+    elif head is not None and (
+        head.last_sequence != expected_sequence - 1 or head.last_hash != previous_hash
+    ):
         problems.append(
             ChainProblem(
                 head.last_sequence,

@@ -232,6 +232,16 @@ EMAIL_FILE_PATH = DATA_DIR / "mail"
 if EMAIL_DELIVERY == "smtp" and not EMAIL_HOST:
     raise ImproperlyConfigured("EMAIL_DELIVERY=smtp demande EMAIL_HOST.")
 
+if PRODUCTION:
+    # The embedded parts would lose deposits' mails to the console, run tasks inside
+    # requests and never close a consultation on time: production has the real ones.
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("En production, DATABASE_URL doit désigner une base PostgreSQL.")
+    if not REDIS_URL:
+        raise ImproperlyConfigured("En production, REDIS_URL doit désigner le broker Redis des tâches.")
+    if EMAIL_DELIVERY != "smtp":
+        raise ImproperlyConfigured("En production, les courriels partent par SMTP : définissez EMAIL_HOST.")
+
 # --- Antivirus (clamd) -----------------------------------------------------
 # Off when CLAMD_HOST is unset: the interface then says files are not scanned.
 CLAMD_HOST = env_str("CLAMD_HOST")
@@ -242,9 +252,7 @@ CLAMD_PORT = env_int("CLAMD_PORT", 3310, minimum=1)
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Inactive accounts authenticate so that the login form can say "confirm your address";
-    # the form still refuses to log them in.
-    "django.contrib.auth.backends.AllowAllUsersModelBackend",
+    "accounts.backends.EmailBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -272,6 +280,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The login form posts the e-mail address in a field named "username".
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.client_ip.axes_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.axes_client_ip"
+# Reverse proxies in front of the platform (their X-Forwarded-For is believed, no more).
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0, minimum=0)
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_VERBOSE = False
 

@@ -2,9 +2,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
+from django_otp.admin import OTPAdminSite
 
 from consultations.views import home
 
+# The admin requires a session verified with the second factor (RequireTwoFactorMiddleware
+# sends staff to set one up first).
+admin.site.__class__ = OTPAdminSite
 admin.site.site_header = settings.PLATFORM_NAME
 admin.site.site_title = settings.PLATFORM_NAME
 

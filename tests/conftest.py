@@ -73,3 +73,15 @@ def can_log_in(email: str, password: str) -> bool:
 
     request = RequestFactory().post("/compte/connexion/")
     return authenticate(request, username=email, password=password) is not None
+
+
+def login_verified(client, user) -> None:
+    """Log in as if the password and a TOTP code had both been typed."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from audit.services import event_record
+from tests.conftest import login_verified
 
 
 @pytest.fixture
@@ -14,7 +15,7 @@ def superuser_client(client, db):
     call_command("seed_demo", stdout=io.StringIO())
     event_record(action="test.admin")
     superuser = User.objects.get(email="admin@plateforme.local")
-    client.force_login(superuser)
+    login_verified(client, superuser)
     return client
 
 

@@ -51,7 +51,10 @@ def login_otp(request):
         request.session.pop(PENDING_KEY, None)
         messages.error(request, _("Votre connexion a expiré : saisissez à nouveau votre mot de passe."))
         return redirect("accounts:login")
-    user = get_user_model().objects.get(pk=pending["user_id"])
+    user = get_user_model().objects.filter(pk=pending["user_id"], is_active=True).first()
+    if user is None:
+        request.session.pop(PENDING_KEY, None)
+        return redirect("accounts:login")
     form = OtpTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device, error = token_check(user=user, token=form.cleaned_data["token"])
@@ -117,8 +120,5 @@ def register_confirm(request, uidb64: str, token: str):
     ):
         services.user_confirm_email(user=user, request=request)
         messages.success(request, _("Votre adresse est confirmée : vous pouvez vous connecter."))
-        return redirect("accounts:login")
-    if user is not None and user.email_confirmed_at is not None:
-        messages.info(request, _("Cette adresse est déjà confirmée : connectez-vous."))
         return redirect("accounts:login")
     return render(request, "accounts/register_invalid.html", status=400)

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -39,6 +40,7 @@ def profile(request):
     )
 
 
+@never_cache
 @login_required
 def two_factor(request):
     """Set up an authenticator app, or verify this session with the one already set up."""
@@ -89,6 +91,12 @@ def two_factor(request):
 @login_required
 @require_POST
 def two_factor_remove(request):
+    if not request.user.is_verified():
+        # Only a session opened with the code may remove the code.
+        messages.error(
+            request, _("Saisissez d'abord un code de votre application pour vérifier cette session.")
+        )
+        return redirect("accounts:two_factor")
     if two_factor_disable(request=request, user=request.user):
         messages.success(request, _("La double authentification est désactivée."))
     else:

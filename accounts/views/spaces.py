@@ -119,9 +119,12 @@ def agent_add(request):
 
 @agent_required
 def agent_edit(request, pk: int):
-    agent = get_object_or_404(Agent.objects.select_related("user", "organisation"), pk=pk)
+    agent = get_object_or_404(
+        Agent.objects.select_related("user", "organisation"),
+        pk=pk,
+        organisation=request.user.agent.organisation,  # another organisation's agent does not exist here
+    )
     if not agent_can(request.user, AgentPermission.ADMINISTER, agent):
-        # Another organisation's agent: do not even confirm that it exists.
         raise PermissionDenied
     initial = {
         "job_title": agent.job_title,

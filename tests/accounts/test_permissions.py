@@ -48,7 +48,7 @@ def test_an_administrator_cannot_edit_an_agent_of_another_organisation(client, b
     other_agent = AgentFactory(organisation=other_organisation, can_create=True)
     client.force_login(buyer.user)
     response = client.post(reverse("accounts:agent_edit", args=[other_agent.pk]), {"permissions": ["open"]})
-    assert response.status_code == 403
+    assert response.status_code == 404
     other_agent.refresh_from_db()
     assert not other_agent.can_open
 

@@ -55,7 +55,8 @@ def test_registration_mails_a_link_that_activates_the_account_then_login_works(
     assert response.redirect_chain[-1][0] == reverse("accounts:company_space")
     assert "Menuiserie Dupont" in response.content.decode()
     # AND the link is single-use
-    assert client.get(link).status_code in (302, 400)
+    client.post(reverse("accounts:logout"))
+    assert client.get(link).status_code == 400
 
 
 @pytest.mark.django_db
@@ -98,3 +99,24 @@ def test_a_forged_confirmation_link_is_refused(client, company_user):
     assert response.status_code == 400
     company_user.user.refresh_from_db()
     assert not company_user.user.is_active
+
+
+@pytest.mark.django_db
+def test_a_registration_never_confirmed_gives_back_the_siret_and_address_after_a_day(
+    client, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("accounts:register"), {**FORM, "name": "Usurpateur"})
+    # Within the link's lifetime the SIRET stays taken...
+    response = client.post(reverse("accounts:register"), FORM)
+    assert "déjà inscrite" in response.content.decode()
+    # ...then the unconfirmed registration no longer holds it.
+    User.objects.update(date_joined=timezone.now() - timedelta(days=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("accounts:register"), FORM)
+    assert "Confirmez votre adresse" in response.content.decode()
+    assert Company.objects.get(siret="73282932000074").name == "Menuiserie Dupont"

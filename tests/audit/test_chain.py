@@ -105,3 +105,26 @@ def test_concurrent_writers_never_fork_the_chain():
     assert errors == []
     assert list(Event.objects.values_list("sequence", flat=True)) == list(range(1, 61))
     assert chain_verify() == []
+
+
+@pytest.mark.django_db
+def test_values_the_database_would_give_back_changed_are_refused():
+    with pytest.raises(TypeError):
+        event_record(action="test.float", data={"amount": 1e16})
+    with pytest.raises(TypeError):
+        event_record(action="test.keys", data={1: "a"})
+
+
+@pytest.mark.django_db
+def test_an_ipv6_address_is_recorded_in_canonical_form_and_the_chain_holds(rf):
+    request = rf.get("/", REMOTE_ADDR="2001:DB8:0:0:0:0:0:1")
+    event = event_record(action="test.ipv6", request=request)
+    assert Event.objects.get(pk=event.pk).ip_address == "2001:db8::1"
+    assert chain_verify() == []
+
+
+@pytest.mark.django_db
+def test_a_trusted_proxy_gives_the_client_address_and_nothing_the_client_forged(rf, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    assert event_record(action="test.proxy", request=request).ip_address == "203.0.113.7"

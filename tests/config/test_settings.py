@@ -14,6 +14,9 @@ PRODUCTION = {
     "DJANGO_ENV": "production",
     "DJANGO_SECRET_KEY": SECRET,
     "DJANGO_ALLOWED_HOSTS": "marches.example.fr",
+    "DATABASE_URL": "postgres://marches:secret@db:5432/marches",
+    "REDIS_URL": "redis://redis:6379/0",
+    "EMAIL_HOST": "smtp.example.fr",
 }
 
 SHOW = """
@@ -107,7 +110,8 @@ def test_a_bad_value_stops_the_start_with_the_variable_named(tmp_path, name, val
 
 
 def test_production_without_a_secret_key_refuses_to_start(tmp_path):
-    result = run(SHOW, {"DJANGO_ENV": "production", "DJANGO_ALLOWED_HOSTS": "marches.example.fr"}, tmp_path)
+    env = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_SECRET_KEY"}
+    result = run(SHOW, env, tmp_path)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY doit être défini en production" in result.stderr
 
@@ -120,9 +124,21 @@ def test_production_refuses_the_development_key_and_short_keys(tmp_path):
 
 
 def test_production_without_allowed_hosts_refuses_to_start(tmp_path):
-    result = run(SHOW, {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": SECRET}, tmp_path)
+    env = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_ALLOWED_HOSTS"}
+    result = run(SHOW, env, tmp_path)
     assert result.returncode != 0
     assert "DJANGO_ALLOWED_HOSTS" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [("DATABASE_URL", "base PostgreSQL"), ("REDIS_URL", "broker Redis"), ("EMAIL_HOST", "SMTP")],
+)
+def test_production_refuses_the_embedded_parts(tmp_path, missing, message):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    result = run(SHOW, env, tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_production_refuses_debug(tmp_path):

@@ -3,7 +3,8 @@
 Running it again leaves the same data (and puts back a demo password that was changed).
 """
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -105,8 +106,18 @@ def _user(*, email, password, first_name, last_name, **extra) -> User:
 class Command(BaseCommand):
     help = "Crée (ou remet à l'identique) les données de démonstration et affiche les identifiants."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true", help="en production aussi (mots de passe publiés : à éviter)"
+        )
+
     @transaction.atomic
     def handle(self, *args, **options):
+        if settings.PRODUCTION and not options["force"]:
+            raise CommandError(
+                "seed_demo crée des comptes dont les mots de passe sont publiés : refusé en production "
+                "(DJANGO_ENV=production). Ajoutez --force pour une instance de démonstration."
+            )
         organisation, _ = Organisation.objects.update_or_create(
             siret=ORGANISATION["siret"], defaults=ORGANISATION
         )
