@@ -34,10 +34,7 @@ urlpatterns = [
     ),
     path(
         "compte/mot-de-passe/nouveau/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="accounts/password_reset_confirm.html",
-            success_url=reverse_lazy("accounts:password_reset_complete"),
-        ),
+        auth.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -47,10 +44,7 @@ urlpatterns = [
     ),
     path(
         "compte/mot-de-passe/changer/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="accounts/password_change.html",
-            success_url=reverse_lazy("accounts:profile"),
-        ),
+        auth.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path("compte/", spaces.home, name="home"),

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.utils.translation import gettext as _
@@ -122,3 +122,29 @@ def register_confirm(request, uidb64: str, token: str):
         messages.success(request, _("Votre adresse est confirmée : vous pouvez vous connecter."))
         return redirect("accounts:login")
     return render(request, "accounts/register_invalid.html", status=400)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        event_record(action="accounts.password_reset", actor=None, target=form.user, request=self.request)
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:profile")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        event_record(
+            action="accounts.password_changed",
+            actor=self.request.user,
+            target=self.request.user,
+            request=self.request,
+        )
+        messages.success(self.request, _("Votre mot de passe est changé."))
+        return response

@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from audit.models import Event
 from tests.conftest import can_log_in, links_in
 
 NEW_PASSWORD = "Un-nouveau-mot-de-passe-2026"
@@ -29,6 +30,9 @@ def test_password_reset_by_email_lets_the_user_choose_a_new_password(
     assert "Mot de passe enregistré" in response.content.decode()
     assert not can_log_in(email, password)
     assert can_log_in(email, NEW_PASSWORD)
+    assert Event.objects.filter(
+        action="accounts.password_reset", target_id=str(company_user.user.pk)
+    ).exists()
 
 
 @pytest.mark.django_db
@@ -71,3 +75,17 @@ def test_a_deactivated_account_gets_no_reset_link(client, company_user, django_c
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("accounts:password_reset"), {"email": company_user.user.email})
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_changing_the_password_keeps_the_session_and_is_recorded(client, company_user, password):
+    client.force_login(company_user.user)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": password, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        follow=True,
+    )
+    assert "Votre mot de passe est changé" in response.content.decode()
+    assert client.get(reverse("accounts:company_space")).status_code == 200
+    assert can_log_in(company_user.user.email, NEW_PASSWORD)
+    assert Event.objects.filter(action="accounts.password_changed", actor=company_user.user).exists()
