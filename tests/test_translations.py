@@ -17,4 +17,3 @@ def test_the_english_catalogue_has_no_fuzzy_or_missing_translation():
                 if after.replace('"', "").replace("\n", "").strip() == "":
                     problems.append(block)
     assert problems == []
-
