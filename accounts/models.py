@@ -159,14 +159,6 @@ class AgentPermission(models.TextChoices):
     ADMINISTER = "administer", _("Administrer l'organisme")
 
 
-class AgentQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(user__is_active=True)
-
-    def with_permission(self, permission: str):
-        return self.filter(**{f"can_{permission}": True})
-
-
 class Agent(models.Model):
     """A buyer's user, attached to one organisation, with its « habilitations »."""
 
@@ -191,8 +183,6 @@ class Agent(models.Model):
     can_decide = models.BooleanField(AgentPermission.DECIDE.label, default=False)
     can_administer = models.BooleanField(AgentPermission.ADMINISTER.label, default=False)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
-
-    objects = AgentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("agent")

@@ -113,6 +113,11 @@ def user_confirm_email(*, user: User, request=None) -> User:
     return user
 
 
+def _service_check(*, service: Service | None, organisation_id: int) -> None:
+    if service is not None and service.organisation_id != organisation_id:
+        raise ValidationError({"service": _("Ce service n'appartient pas à votre organisme.")})
+
+
 def _permission_fields(permissions) -> dict[str, bool]:
     chosen = {AgentPermission(p) for p in permissions}
     return {f"can_{p.value}": p in chosen for p in AgentPermission}
@@ -134,8 +139,7 @@ def agent_create(
 ) -> Agent:
     """An organisation's administrator adds an agent, who receives a link to choose a password."""
     agent_require(by, AgentPermission.ADMINISTER, organisation)
-    if service is not None and service.organisation_id != organisation.pk:
-        raise ValidationError({"service": _("Ce service n'appartient pas à votre organisme.")})
+    _service_check(service=service, organisation_id=organisation.pk)
     email = _check_email_free(email)
     user = User.objects.create_user(email=email, first_name=first_name, last_name=last_name)
     agent = Agent.objects.create(
@@ -171,8 +175,7 @@ def agent_update(
     request=None,
 ) -> Agent:
     agent_require(by, AgentPermission.ADMINISTER, agent)
-    if service is not None and service.organisation_id != agent.organisation_id:
-        raise ValidationError({"service": _("Ce service n'appartient pas à votre organisme.")})
+    _service_check(service=service, organisation_id=agent.organisation_id)
     fields = _permission_fields(permissions)
     if agent.user_id == by.pk and (not fields["can_administer"] or not is_active):
         raise ValidationError(_("Vous ne pouvez pas retirer vos propres droits d'administration."))
