@@ -12,7 +12,7 @@ from accounts.tokens import email_confirmation_token
 
 
 def email_queue(*, template: str, context: dict, to: list[str]) -> None:
-    context = {"platform_name": settings.PLATFORM_NAME, **context}
+    context = {"platform_name": settings.PLATFORM_NAME, "platform_url": settings.PLATFORM_BASE_URL, **context}
     subject = render_to_string(f"{template}_subject.txt", context).strip()
     body = render_to_string(f"{template}.txt", context)
     transaction.on_commit(lambda: email_send.delay(subject=subject, body=body, to=to))

@@ -27,6 +27,8 @@ if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG ne peut pas être activé en production.")
 
 PLATFORM_NAME = env_str("PLATFORM_NAME", "Salle des marchés publics")
+# The address people reach the platform at, for links in mail sent outside a request.
+PLATFORM_BASE_URL = (env_url("PLATFORM_URL", ("http", "https")) or "http://127.0.0.1:8000").rstrip("/")
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
 
 # --- Secrets and hosts -------------------------------------------------------
@@ -67,6 +69,9 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "audit",
     "consultations",
@@ -161,6 +166,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=17),
         "options": {"expires": 6 * 3600},
     },
+    # Consultations go online and close on time by ETA tasks; this sweep catches
+    # whatever a lost task or a stopped worker missed.
+    "consultations-sweep": {
+        "task": "consultations.tasks.consultations_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # --- Files -------------------------------------------------------------------
@@ -208,6 +220,9 @@ STORAGES = {
     },
 }
 
+# Largest file an agent may put in a DCE.
+DCE_MAX_FILE_BYTES = env_int("DCE_MAX_FILE_MB", 500, minimum=1) * 1024 * 1024
+
 # --- E-mail --------------------------------------------------------------------
 
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -241,6 +256,11 @@ if PRODUCTION:
         raise ImproperlyConfigured("En production, REDIS_URL doit désigner le broker Redis des tâches.")
     if EMAIL_DELIVERY != "smtp":
         raise ImproperlyConfigured("En production, les courriels partent par SMTP : définissez EMAIL_HOST.")
+    if not env_str("PLATFORM_URL"):
+        raise ImproperlyConfigured(
+            "En production, PLATFORM_URL doit donner l'adresse publique de la plateforme "
+            "(liens des courriels)."
+        )
 
 # --- Antivirus (clamd) -----------------------------------------------------
 # Off when CLAMD_HOST is unset: the interface then says files are not scanned.
@@ -325,6 +345,28 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# --- Public API ----------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"API publique — {PLATFORM_NAME}",
+    "DESCRIPTION": "Consultations en ligne, lots et versions du DCE, en lecture seule.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the files of drf-spectacular-sidecar, served by us: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- Logging ---------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 from django_otp.admin import OTPAdminSite
 
-from consultations.views import home
+from consultations.views.home import home
 
 # The admin requires a session verified with the second factor (RequireTwoFactorMiddleware
 # sends staff to set one up first).

@@ -1,9 +1,12 @@
-from django.urls import path
+"""Every consultation URL, in three parts: the public and company side, the buyer's
+space, and what follows publication (questions, rectificatifs, registers)."""
 
-from consultations import views
+from django.urls import include, path
 
 app_name = "consultations"
 
 urlpatterns = [
-    path("annonces/", views.notices, name="notices"),
+    path("", include("consultations.urls_public")),
+    path("", include("consultations.urls_buyer")),
+    path("", include("consultations.urls_followup")),
 ]

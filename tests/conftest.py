@@ -21,6 +21,47 @@ def _eager_celery():
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Uploaded files of a test go to its own directory, never to var/."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media", "base_url": "/media/"},
+        },
+    }
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+class FakeClock:
+    """The platform's clock, held by the test: ``clock.set(...)``, ``clock.advance(...)``."""
+
+    def __init__(self, start):
+        self.current = start
+
+    def __call__(self):
+        return self.current
+
+    def set(self, moment):
+        self.current = moment
+
+    def advance(self, **delta):
+        from datetime import timedelta
+
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from config import clock as platform_clock
+    from tests.factories import T0
+
+    fake = FakeClock(T0)
+    monkeypatch.setattr(platform_clock, "now", fake)
+    return fake
+
+
 @pytest.fixture
 def password():
     return PASSWORD

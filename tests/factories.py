@@ -75,3 +75,106 @@ class CompanyUserFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     company = factory.SubFactory(CompanyFactory)
     is_manager = True
+
+
+# --- Consultations -------------------------------------------------------------------
+
+from datetime import datetime, timedelta  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+from django.core.files.base import ContentFile  # noqa: E402
+
+from consultations.models import (  # noqa: E402
+    Category,
+    Consultation,
+    ContractType,
+    DceFile,
+    DceVersion,
+    EnvelopeKind,
+    Lot,
+    ProcedureType,
+    RequestedDocument,
+    State,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+# The standing moment of the consultation tests: a Monday morning, far from holidays.
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)
+
+
+class ConsultationFactory(factory.django.DjangoModelFactory):
+    """A draft with everything filled in: it may be sent for validation as it is
+    (once ``with_rules_document`` gave it its règlement de consultation)."""
+
+    class Meta:
+        model = Consultation
+        skip_postgeneration_save = True
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    created_by = factory.SubFactory(UserFactory)
+    contract_type = ContractType.CONTRACT
+    procedure_type = ProcedureType.ADAPTED_OVER_90K
+    identification_locked = True
+    category = Category.WORKS
+    reference = factory.Sequence(lambda n: f"2026-T{n:04d}")
+    title = factory.Sequence(lambda n: f"Réfection de la toiture de l'école n° {n}")
+    object = "Travaux de couverture et d'étanchéité de l'école élémentaire."
+    estimated_value = 360000
+    cpv_code = "45261000-4"
+    place_of_execution = "Testville (35)"
+    deadline = T0 + timedelta(days=30, hours=3)
+
+    @factory.post_generation
+    def requested(self, create, extracted, **kwargs):
+        if create and extracted is not False:
+            RequestedDocument.objects.create(
+                consultation=self, envelope=EnvelopeKind.OFFER, label="Acte d'engagement", position=1
+            )
+
+    @factory.post_generation
+    def dce(self, create, extracted, **kwargs):
+        """Version 1 with its règlement de consultation and one other file (``dce=False`` for none)."""
+        if not create:
+            return
+        version = DceVersion.objects.create(consultation=self, number=1, created_by=self.created_by)
+        if extracted is False:
+            return
+        dce_file_make(version, "RC.pdf", b"%PDF-1.4 reglement de consultation", is_rules=True)
+        dce_file_make(version, "CCTP.pdf", b"%PDF-1.4 cahier des clauses techniques")
+
+
+def dce_file_make(version: DceVersion, name: str, content: bytes, *, is_rules: bool = False) -> DceFile:
+    import hashlib
+
+    dce_file = DceFile(
+        version=version,
+        name=name,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        is_rules=is_rules,
+    )
+    dce_file.blob.save(name, ContentFile(content), save=False)
+    dce_file.save()
+    return dce_file
+
+
+class LotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lot
+
+    consultation = factory.SubFactory(ConsultationFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    title = factory.Sequence(lambda n: f"Lot {n + 1}")
+    cpv_code = "45261000-4"
+
+
+def consultation_online(*, published_at: datetime = T0, **kwargs) -> Consultation:
+    """A consultation already online (its DCE version 1 published), without going through the workflow."""
+    from consultations.search import search_refresh
+
+    consultation = ConsultationFactory(
+        state=State.ONLINE, published_at=published_at, scheduled_publication_at=published_at, **kwargs
+    )
+    consultation.dce_versions.update(published_at=published_at)
+    search_refresh(consultation)
+    return consultation

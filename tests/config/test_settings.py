@@ -17,6 +17,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://marches:secret@db:5432/marches",
     "REDIS_URL": "redis://redis:6379/0",
     "EMAIL_HOST": "smtp.example.fr",
+    "PLATFORM_URL": "https://marches.example.fr",
 }
 
 SHOW = """
