@@ -38,6 +38,16 @@ def test_seed_demo_twice_gives_the_same_data_and_prints_the_logins():
     assert organisation.agents.filter(can_create=True).count() == 1
     assert Company.objects.count() == 2 and all(c.users.count() == 1 for c in Company.objects.all())
 
+    # The demo consultations are online, once each, found in the notices
+    from consultations.models import Consultation, State
+
+    assert sorted(Consultation.objects.values_list("reference", "state")) == [
+        ("DEMO-2026-001", State.ONLINE),
+        ("DEMO-2026-002", State.ONLINE),
+        ("DEMO-2026-003", State.ONLINE),
+    ]
+    assert Consultation.objects.get(reference="DEMO-2026-001").lots.count() == 2
+
     printed = first_output.getvalue()
     for email, password in [
         ("acheteur@demoville.fr", "Demoville-Acheteur-2026"),

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Agent, Company, CompanyUser, LegalForm, Organisation, Service, User
+from consultations.demo import demo_consultations_create
 
 ORGANISATION = {
     "siret": "21359999600013",
@@ -148,6 +149,11 @@ class Command(BaseCommand):
             user = _user(**spec["user"])
             CompanyUser.objects.update_or_create(user=user, defaults={"company": company, "is_manager": True})
         _user(**ADMIN, is_staff=True, is_superuser=True)
+        consultations = demo_consultations_create(
+            organisation=organisation,
+            buyer=User.objects.get(email=AGENTS[0]["email"]),
+            validator=User.objects.get(email=AGENTS[1]["email"]),
+        )
 
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write("")
@@ -162,3 +168,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  {'administrateur de la plateforme (/admin/)':<62} {ADMIN['email']:<32} {ADMIN['password']}"
         )
+        if consultations:
+            self.stdout.write("")
+            self.stdout.write("Consultations de démonstration :")
+            for consultation in consultations:
+                code = f" (code d'accès {consultation.access_code})" if consultation.access_code else ""
+                self.stdout.write(f"  {consultation.reference} — {consultation.title}{code}")
