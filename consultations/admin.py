@@ -62,3 +62,15 @@ class DownloadAdmin(admin.ModelAdmin):
 class QuestionAdmin(admin.ModelAdmin):
     list_display = ["consultation", "company", "asked_at", "answered_at"]
     raw_id_fields = ["consultation", "company", "asked_by", "answered_by"]
+
+
+@admin.register(Lot)
+class LotAdmin(admin.ModelAdmin):
+    list_display = ["consultation", "number", "title", "cpv_code"]
+    raw_id_fields = ["consultation"]
+
+
+@admin.register(RequestedDocument)
+class RequestedDocumentAdmin(admin.ModelAdmin):
+    list_display = ["consultation", "envelope", "label"]
+    raw_id_fields = ["consultation"]

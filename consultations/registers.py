@@ -1,0 +1,173 @@
+"""The registers of a consultation, as rows ready to export: downloads (« registre des
+retraits ») and questions. Reads only; the formats are in ``consultations.exports``."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from consultations.models import Consultation, Download, Question
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def moment_text(value: datetime | None) -> str:
+    """A moment as the registers and messages show it: Paris time, to the second."""
+    if value is None:
+        return ""
+    return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S")
+
+
+def moment_sentence(value: datetime | None) -> str:
+    """« 02/03/2026 à 09:00:00 »: a moment inside a French sentence."""
+    if value is None:
+        return ""
+    local = value.astimezone(PARIS)
+    return _("%(date)s à %(time)s") % {"date": local.strftime("%d/%m/%Y"), "time": local.strftime("%H:%M:%S")}
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    width: int  # in characters, for the spreadsheet
+
+
+@dataclass
+class Register:
+    kind: str
+    title: str
+    consultation: Consultation
+    exported_at: datetime
+    columns: list[Column]
+    # Each row: str, or an aware datetime that every format shows in Paris time.
+    rows: Callable[[], Iterator[list]] = field(repr=False)
+    count: int = 0
+
+    @property
+    def filename_stem(self) -> str:
+        return f"registre-{self.kind}-{safe_filename_part(self.consultation.reference)}"
+
+
+def safe_filename_part(text: str) -> str:
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in text)
+    return cleaned.strip("-.") or "consultation"
+
+
+def downloads_register(consultation: Consultation, *, exported_at: datetime) -> Register:
+    queryset = (
+        Download.objects.filter(consultation=consultation)
+        .order_by("downloaded_at", "pk")
+        .values_list(
+            "downloaded_at",
+            "company__name",
+            "company__siret",
+            "user__first_name",
+            "user__last_name",
+            "user__email",
+            "dce_version__number",
+            "file_name",
+        )
+    )
+
+    def rows():
+        for at, company, siret, first, last, email, version, file_name in queryset.iterator(chunk_size=500):
+            yield [
+                at,
+                company,
+                siret,
+                f"{first} {last}".strip(),
+                email,
+                str(version),
+                file_name or _("DCE complet"),
+            ]
+
+    return Register(
+        kind="retraits",
+        title=_("Registre des retraits"),
+        consultation=consultation,
+        exported_at=exported_at,
+        columns=[
+            Column(_("Date et heure (Paris)"), 20),
+            Column(_("Entreprise"), 30),
+            Column(_("SIRET"), 16),
+            Column(_("Utilisateur"), 24),
+            Column(_("E-mail"), 30),
+            Column(_("Version du DCE"), 10),
+            Column(_("Fichier"), 30),
+        ],
+        rows=rows,
+        count=queryset.count(),
+    )
+
+
+def questions_register(consultation: Consultation, *, exported_at: datetime) -> Register:
+    queryset = (
+        Question.objects.filter(consultation=consultation)
+        .order_by("asked_at", "pk")
+        .values_list(
+            "asked_at",
+            "company__name",
+            "company__siret",
+            "asked_by__first_name",
+            "asked_by__last_name",
+            "asked_by__email",
+            "text",
+            "answered_at",
+            "answer",
+        )
+    )
+
+    def rows():
+        for asked_at, company, siret, first, last, email, text, answered_at, answer in queryset.iterator(
+            chunk_size=500
+        ):
+            yield [
+                asked_at,
+                company,
+                siret,
+                f"{first} {last}".strip(),
+                email,
+                text,
+                answered_at,
+                answer if answered_at else _("Sans réponse"),
+            ]
+
+    return Register(
+        kind="questions",
+        title=_("Registre des questions"),
+        consultation=consultation,
+        exported_at=exported_at,
+        columns=[
+            Column(_("Posée le (Paris)"), 20),
+            Column(_("Entreprise"), 28),
+            Column(_("SIRET"), 16),
+            Column(_("Posée par"), 22),
+            Column(_("E-mail"), 28),
+            Column(_("Question"), 60),
+            Column(_("Répondue le (Paris)"), 20),
+            Column(_("Réponse"), 60),
+        ],
+        rows=rows,
+        count=queryset.count(),
+    )
+
+
+REGISTERS = {"retraits": downloads_register, "questions": questions_register}
+REGISTER_LABELS = {
+    "retraits": gettext_lazy("Registre des retraits"),
+    "questions": gettext_lazy("Registre des questions"),
+}
+
+
+def register_build(consultation: Consultation, kind: str, *, exported_at: datetime) -> Register:
+    return REGISTERS[kind](consultation, exported_at=exported_at)
+
+
+def register_counts(consultation: Consultation) -> dict[str, int]:
+    return {
+        "retraits": Download.objects.filter(consultation=consultation).count(),
+        "questions": Question.objects.filter(consultation=consultation).count(),
+    }
