@@ -7,11 +7,12 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check-migrations messages ci clean
+.PHONY: help install run test bench lint format check-migrations messages ci clean
 
 help:
 	@echo "make run             la plateforme avec les données de démonstration sur http://$(HOST):$(PORT)"
 	@echo "make test            toute la suite de tests (SQLite ; PostgreSQL si DATABASE_URL est défini)"
+	@echo "make bench           recherche d'annonces sur 100 000 consultations (DATABASE_URL PostgreSQL)"
 	@echo "make install         environnement virtuel et dépendances"
 	@echo "make lint            ruff check + ruff format --check"
 	@echo "make check-migrations  vérifie qu'aucune migration ne manque"
@@ -36,6 +37,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+bench: install
+	@test -n "$(DATABASE_URL)" || { echo "make bench demande DATABASE_URL=postgres://… (le banc d'essai mesure PostgreSQL)"; exit 2; }
+	$(BIN)/python bench/notices_search.py
 
 lint: install
 	$(BIN)/ruff check .

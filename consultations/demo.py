@@ -69,7 +69,7 @@ DEMO = [
     {
         "reference": "DEMO-2026-002",
         "title": "Élagage et entretien des arbres d'alignement",
-        "object": "Élagage, abattage et entretien des arbres d'alignement de la commune, accord-cadre de 4 ans.",
+        "object": "Élagage, abattage et entretien des arbres d'alignement, accord-cadre de 4 ans.",
         "category": Category.SERVICES,
         "contract_type": ContractType.FRAMEWORK,
         "procedure_type": ProcedureType.OPEN_TENDER,
@@ -133,10 +133,11 @@ def demo_consultations_create(*, organisation, buyer, validator) -> list[Consult
             upload = ContentFile(_pdf(f"{spec['reference']} - {name}"), name=name)
             dce_file_add(consultation=consultation, user=buyer, uploaded=upload, is_rules=is_rules)
         consultation_validation_request(consultation=consultation, user=buyer)
-        consultation_approve(consultation=consultation, user=validator, comment="Validé pour la démonstration.")
+        consultation_approve(
+            consultation=consultation, user=validator, comment="Validé pour la démonstration."
+        )
         # The ETA task would do it after commit; the newcomer should not depend on a worker.
         consultation_publish(consultation=consultation)
         consultation.refresh_from_db()
         created.append(consultation)
     return created
-
