@@ -17,8 +17,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
 
-def assert_no_violation(page):
-    results = Axe().run(page, options=WCAG_AA)
+def assert_no_violation(page, *, except_rules=()):
+    options = {**WCAG_AA, "rules": {rule: {"enabled": False} for rule in except_rules}}
+    results = Axe().run(page, options=options)
     problems = [
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
         for v in results.response["violations"]
@@ -62,3 +63,50 @@ def test_the_spaces_have_no_violation(page, email, password, path):
     assert_no_violation(page)
     page.goto("/compte/profil/")
     assert_no_violation(page)
+
+
+def _log_in(page, email, password):
+    page.goto("/compte/connexion/")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("main").get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+
+
+def test_the_consultation_pages_have_no_violation(page):
+    """Notices with results, a consultation, the download choice, the access code form,
+    then the buyer's dashboard, details, every tab and the validation page."""
+    from consultations.models import Consultation
+
+    call_command("seed_demo", stdout=io.StringIO())
+    public = Consultation.objects.get(reference="DEMO-2026-001")
+    restricted = Consultation.objects.get(reference="DEMO-2026-003")
+    for path in [
+        "/annonces/?q=toiture",
+        f"/consultations/{public.pk}/",
+        f"/consultations/{public.pk}/dce/",
+        f"/consultations/{restricted.pk}/",
+    ]:
+        page.goto(path)
+        assert_no_violation(page)
+    # Swagger UI (a developers' tool we serve as it is) nests a button in its operation
+    # headers; its contrast is fixed by our stylesheet, that markup is not ours to change.
+    page.goto("/api/docs/")
+    expect(page.get_by_text("/api/consultations/{id}/")).to_be_visible()
+    assert_no_violation(page, except_rules=["nested-interactive"])
+
+    _log_in(page, "acheteur@demoville.fr", "Demoville-Acheteur-2026")
+    for path in [
+        "/acheteur/consultations/",
+        f"/acheteur/consultations/{public.pk}/",
+        f"/acheteur/consultations/{public.pk}/validation/",
+        f"/acheteur/consultations/{public.pk}/rectificatif/",
+        f"/acheteur/consultations/{public.pk}/questions/",
+        "/acheteur/consultations/nouvelle/",
+        *(
+            f"/acheteur/consultations/{public.pk}/modifier/{tab}/"
+            for tab in ("identification", "pieces", "lots", "calendrier", "modalites")
+        ),
+    ]:
+        page.goto(path)
+        assert_no_violation(page)
