@@ -158,6 +158,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Europe/Paris"
+if CELERY_TASK_ALWAYS_EAGER:
+    # No beat without a broker: requests run the publication/closing sweep instead.
+    MIDDLEWARE.append("consultations.middleware.EmbeddedSweepMiddleware")
 # Every periodic task of the platform, in one place; each one expires so that a
 # beat running while the workers are down does not pile up stale runs.
 CELERY_BEAT_SCHEDULE = {
