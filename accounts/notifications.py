@@ -13,7 +13,8 @@ from accounts.tokens import email_confirmation_token
 
 def email_queue(*, template: str, context: dict, to: list[str]) -> None:
     context = {"platform_name": settings.PLATFORM_NAME, "platform_url": settings.PLATFORM_BASE_URL, **context}
-    subject = render_to_string(f"{template}_subject.txt", context).strip()
+    # A subject is one line whatever the buyer typed in a title or a reference.
+    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
     body = render_to_string(f"{template}.txt", context)
     transaction.on_commit(lambda: email_send.delay(subject=subject, body=body, to=to))
 

@@ -205,6 +205,9 @@ if S3_BUCKET:
             "default_acl": None,
             "file_overwrite": False,
             "querystring_auth": True,
+            # Downloads are streamed: an object larger than this spools to a temporary
+            # file instead of memory, so a 500 MB DCE file never sits in RAM.
+            "max_memory_size": 8 * 1024 * 1024,
         },
     }
 else:

@@ -5,7 +5,7 @@ departments have their own (abolition of slavery…): the organisation's departm
 code chooses the calendar.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -57,5 +57,30 @@ def business_days_before(moment: datetime, days: int, department_code: str = "")
     return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=PARIS)
 
 
-def paris_datetime(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, tzinfo=PARIS)
+def paris_moment(day: date, at: time) -> datetime | None:
+    """The Paris moment of a date and a time of day, to the second (fractions dropped).
+
+    ``None`` for an hour that does not exist that day (the change to summer time skips it).
+    """
+    naive = datetime.combine(day, at.replace(microsecond=0, tzinfo=None))
+    moment = naive.replace(tzinfo=PARIS)
+    if moment.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) != naive:
+        return None
+    return moment
+
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def validate_plausible_date(value: date) -> None:
+    """Dates of procurement lie in this century: far ones are typing mistakes (and would
+    overflow the date arithmetic)."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(
+            _("Saisissez une date entre %(first)s et %(last)s."),
+            code="implausible_date",
+            params={"first": FIRST_YEAR, "last": LAST_YEAR},
+        )

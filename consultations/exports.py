@@ -57,6 +57,7 @@ def _csv_safe(text: str) -> str:
 
 def register_xlsx(register: Register) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -72,7 +73,7 @@ def register_xlsx(register: Register) -> bytes:
     for label, value in heading[2:]:
         row_number += 1
         sheet.cell(row=row_number, column=1, value=label).font = bold
-        sheet.cell(row=row_number, column=2, value=value)
+        sheet.cell(row=row_number, column=2, value=ILLEGAL_CHARACTERS_RE.sub("", str(value)))
     header_row = row_number + 2  # one blank row between the heading and the table
     for index, column in enumerate(register.columns, start=1):
         cell = sheet.cell(row=header_row, column=index, value=column.label)
@@ -89,7 +90,8 @@ def register_xlsx(register: Register) -> bytes:
                 cell.number_format = "DD/MM/YYYY HH:MM:SS"
             else:
                 # A company's text is text: « =… » must never become a formula.
-                cell.value = "" if value is None else str(value)
+                # Control characters a company typed are dropped: the format cannot hold them.
+                cell.value = "" if value is None else ILLEGAL_CHARACTERS_RE.sub("", str(value))
                 cell.data_type = "s"
                 cell.alignment = top
     last_column = get_column_letter(len(register.columns))

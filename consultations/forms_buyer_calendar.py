@@ -1,13 +1,13 @@
 """Forms of the « Calendrier » and « Modalités » tabs."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django import forms
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext_lazy as _
 
 from config import clock
-from consultations.calendar import PARIS
+from consultations.calendar import PARIS, paris_moment, validate_plausible_date
 from consultations.models import (
     Consultation,
     ElectronicResponse,
@@ -62,21 +62,15 @@ class TimeInput(forms.TimeInput):
         super().__init__(attrs={"step": "1", **(attrs or {})}, format="%H:%M:%S")
 
 
-def paris_moment(day, at) -> datetime | None:
-    """The Paris moment of a date and a time; ``None`` for an hour the change to summer time skips."""
-    moment = datetime.combine(day, at, tzinfo=PARIS)
-    # A skipped hour comes back from UTC as another hour of the wall clock.
-    if moment.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) != datetime.combine(day, at):
-        return None
-    return moment
-
-
 class CalendarForm(forms.Form):
     publication_rule = forms.ChoiceField(
         label=_("Règle de mise en ligne"), choices=PublicationRule.choices, widget=forms.RadioSelect
     )
     publication_day = forms.DateField(
-        label=_("Date de mise en ligne choisie"), required=False, widget=DateInput
+        label=_("Date de mise en ligne choisie"),
+        required=False,
+        widget=DateInput,
+        validators=[validate_plausible_date],
     )
     publication_time = forms.TimeField(
         label=_("Heure de mise en ligne choisie"),
@@ -85,7 +79,10 @@ class CalendarForm(forms.Form):
         help_text=_("Seulement pour « Date choisie ». Heure de Paris."),
     )
     deadline_day = forms.DateField(
-        label=_("Date limite de remise des plis"), required=False, widget=DateInput
+        label=_("Date limite de remise des plis"),
+        required=False,
+        widget=DateInput,
+        validators=[validate_plausible_date],
     )
     deadline_time = forms.TimeField(
         label=_("Heure limite de remise des plis"),

@@ -145,6 +145,8 @@ class LotForm(forms.ModelForm):
         number = self.cleaned_data["number"]
         if number < 1:
             raise ValidationError(_("Les lots sont numérotés à partir de 1."))
+        if number > 999:
+            raise ValidationError(_("Un numéro de lot ne dépasse pas 999."))
         taken = self.consultation.lots.filter(number=number)
         if self.lot is not None:
             taken = taken.exclude(pk=self.lot.pk)

@@ -1,11 +1,9 @@
 """Forms of what follows publication: questions, answers, rectificatifs, « sans suite »."""
 
-from datetime import UTC, datetime
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from consultations.calendar import PARIS
+from consultations.calendar import PARIS, paris_moment, validate_plausible_date
 from consultations.services.questions import ANSWER_MAX_LENGTH, QUESTION_MAX_LENGTH
 
 
@@ -61,18 +59,10 @@ class DceFileForm(forms.Form):
     )
 
 
-def _paris_moment(day, at) -> datetime | None:
-    """The Paris moment of a date and a time, or None when the change of hour skips it."""
-    naive = datetime.combine(day, at)
-    moment = naive.replace(tzinfo=PARIS)
-    if moment.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) != naive:
-        return None
-    return moment
-
-
 class AmendmentForm(forms.Form):
     deadline_date = forms.DateField(
         label=_("Date limite de remise des plis — date"),
+        validators=[validate_plausible_date],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
         error_messages={"required": _("Indiquez la date."), "invalid": _("Date invalide (jj/mm/aaaa).")},
@@ -116,7 +106,7 @@ class AmendmentForm(forms.Form):
         cleaned = super().clean()
         day, at = cleaned.get("deadline_date"), cleaned.get("deadline_time")
         if day and at:
-            moment = _paris_moment(day, at)
+            moment = paris_moment(day, at)
             if moment is None:
                 self.add_error(
                     "deadline_time", _("Cette heure n'existe pas ce jour-là (changement d'heure).")

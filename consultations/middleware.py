@@ -6,11 +6,14 @@ consultation scheduled for 14:00 must still go online at 14:00: the first reques
 after that minute runs the sweep, at most once a minute.
 """
 
+import logging
+
 from django.core.cache import cache
 
 from consultations.tasks import consultations_sweep
 
 SWEEP_KEY = "consultations:embedded-sweep"
+logger = logging.getLogger(__name__)
 
 
 class EmbeddedSweepMiddleware:
@@ -19,5 +22,9 @@ class EmbeddedSweepMiddleware:
 
     def __call__(self, request):
         if cache.add(SWEEP_KEY, 1, timeout=60):
-            consultations_sweep()
+            try:
+                consultations_sweep()
+            except Exception:
+                # The visitor's page does not depend on it; the next minute tries again.
+                logger.exception("Le passage des échéances des consultations a échoué.")
         return self.get_response(request)

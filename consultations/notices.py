@@ -23,6 +23,7 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
+from consultations.calendar import validate_plausible_date
 from consultations.models import Category, Consultation, Lot, ProcedureType, State
 from consultations.policy import PUBLIC_STATES
 from consultations.search import SEARCH_CONFIG, fold
@@ -237,6 +238,7 @@ class NoticeFilterForm(forms.Form):
     deadline_before = forms.DateField(
         label=_("Date limite au plus tard le"),
         required=False,
+        validators=[validate_plausible_date],
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": _("Saisissez une date valide, par exemple 31/03/2026.")},

@@ -143,6 +143,15 @@ def _clean_changes(consultation: Consultation, changes: dict, *, now: datetime) 
         errors["deadline"] = _(
             "La nouvelle date limite de remise des plis doit être dans le futur (il est maintenant %(now)s)."
         ) % {"now": moment_sentence(now)}
+    elif "deadline" in cleaned and cleaned["deadline"] < consultation.deadline:
+        # Companies plan their bids on the deadline they downloaded: a rectificatif may
+        # give them more time, never less.
+        errors["deadline"] = _(
+            "Un rectificatif ne peut pas avancer la date limite de remise des plis "
+            "(actuellement %(current)s) : il peut seulement la reporter."
+        ) % {"current": moment_sentence(consultation.deadline)}
+    if "deadline" in cleaned:
+        cleaned["deadline"] = cleaned["deadline"].replace(microsecond=0)
     if errors:
         raise ValidationError(errors)
     return cleaned

@@ -13,6 +13,7 @@ from accounts.models import AgentPermission
 from accounts.permissions import agent_can, agent_required
 from accounts.views.helpers import form_add_service_error
 from config import clock
+from consultations.calendar import FIRST_YEAR, LAST_YEAR
 from consultations.errors import ConsultationError
 from consultations.forms_followup import AmendmentForm, DceFileForm, ReasonForm
 from consultations.models import Consultation, DceFile, State
@@ -137,7 +138,9 @@ def _pushed_deadline(value: str) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
+    if moment.tzinfo is None or not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        return None
+    return moment.replace(microsecond=0)
 
 
 @agent_required

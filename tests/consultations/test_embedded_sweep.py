@@ -11,7 +11,9 @@ from tests.factories import T0, ConsultationFactory
 
 def test_the_first_request_after_the_publication_time_puts_the_consultation_online(rf, clock, db):
     # GIVEN a consultation scheduled for 10:00 and no beat to publish it
-    consultation = ConsultationFactory(state=State.SCHEDULED, scheduled_publication_at=T0 + timedelta(hours=1))
+    consultation = ConsultationFactory(
+        state=State.SCHEDULED, scheduled_publication_at=T0 + timedelta(hours=1)
+    )
     middleware = EmbeddedSweepMiddleware(lambda request: None)
     cache.delete(SWEEP_KEY)
 
@@ -31,7 +33,9 @@ def test_the_first_request_after_the_publication_time_puts_the_consultation_onli
 
 
 def test_the_sweep_runs_at_most_once_a_minute(rf, clock, db):
-    consultation = ConsultationFactory(state=State.SCHEDULED, scheduled_publication_at=T0 + timedelta(hours=1))
+    consultation = ConsultationFactory(
+        state=State.SCHEDULED, scheduled_publication_at=T0 + timedelta(hours=1)
+    )
     middleware = EmbeddedSweepMiddleware(lambda request: None)
     cache.delete(SWEEP_KEY)
     middleware(rf.get("/"))
