@@ -138,6 +138,13 @@ def consultation_missing_data(consultation: Consultation, *, now: datetime | Non
             missing.append(
                 _("Calendrier : la date limite de remise des plis doit suivre la date de mise en ligne.")
             )
+        elif consultation.question_deadline() <= publication:
+            missing.append(
+                _(
+                    "Calendrier : la date limite des questions tomberait avant la mise en ligne : "
+                    "reportez la date limite de remise des plis ou réduisez le délai des questions."
+                )
+            )
     if (
         consultation.electronic_response != ElectronicResponse.FORBIDDEN
         and not consultation.requested_documents.exists()

@@ -1,6 +1,7 @@
 """The public side: the notices (« Annonces »), a consultation's page and its access code."""
 
 import contextlib
+import ipaddress
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -131,8 +132,19 @@ def detail(request, pk):
 # --- Access code of a restricted consultation ------------------------------------------------
 
 
+def _throttled_source(address: str | None) -> str:
+    """One IPv4 address, or one IPv6 /64 block: a single subscriber holds a whole /64."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or "inconnue"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
 def access_attempt_keys(consultation_pk: int, address: str | None) -> tuple[str, str]:
-    base = f"consultations:access:{consultation_pk}:{address or 'inconnue'}"
+    base = f"consultations:access:{consultation_pk}:{_throttled_source(address)}"
     return f"{base}:count", f"{base}:since"
 
 

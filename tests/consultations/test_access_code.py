@@ -102,6 +102,13 @@ def test_the_throttle_counts_per_address_and_per_consultation(client, restricted
     assert try_code(client, other, "AUTRE-CODE", REMOTE_ADDR="203.0.113.7").status_code == 302
 
 
+def test_changing_address_inside_one_ipv6_block_does_not_escape_the_throttle(client, restricted, clock):
+    for n in range(5):
+        try_code(client, restricted, f"FAUX-{n}", REMOTE_ADDR=f"2001:db8:1:2::{n + 1}")
+    assert try_code(client, restricted, CODE, REMOTE_ADDR="2001:db8:1:2:ffff::9").status_code == 429
+    assert try_code(client, restricted, CODE, REMOTE_ADDR="2001:db8:1:3::1").status_code == 302
+
+
 def test_right_codes_do_not_use_up_the_attempts(client, restricted, clock):
     for _ in range(8):
         client.logout()  # a new session each time: the code is asked again

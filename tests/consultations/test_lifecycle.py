@@ -146,3 +146,13 @@ def test_only_a_validator_approves(draft, buyer, clock):
     consultation_validation_request(consultation=draft, user=buyer.user)
     with pytest.raises(PermissionDenied):
         consultation_approve(consultation=draft, user=buyer.user)
+
+
+def test_a_consultation_whose_question_period_would_be_over_cannot_be_sent_for_validation(buyer, clock):
+    # GIVEN a deadline 3 business days after now, and questions closing 6 business days before it
+    draft = ConsultationFactory(
+        organisation=buyer.organisation, created_by=buyer.user, deadline=T0 + timedelta(days=3)
+    )
+    with pytest.raises(ConsultationError) as raised:
+        consultation_validation_request(consultation=draft, user=buyer.user)
+    assert "date limite des questions" in " ".join(raised.value.problems)
