@@ -13,7 +13,6 @@ consultations for ordinary words, with or without accents.
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -23,13 +22,12 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
-from consultations.calendar import validate_plausible_date
+from consultations.calendar import PARIS, validate_plausible_date
 from consultations.models import Category, Consultation, Lot, ProcedureType, State
 from consultations.policy import PUBLIC_STATES
 from consultations.search import SEARCH_CONFIG, fold
 
 PAGE_SIZE = 20
-PARIS = ZoneInfo("Europe/Paris")
 
 # Words too common to narrow a search (PostgreSQL's French configuration drops them too).
 STOP_WORDS = frozenset(

@@ -4,14 +4,12 @@ retraits ») and questions. Reads only; the formats are in ``consultations.expor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from consultations.calendar import PARIS
 from consultations.models import Consultation, Download, Question
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def moment_text(value: datetime | None) -> str:

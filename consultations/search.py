@@ -41,9 +41,9 @@ def search_refresh(consultation) -> None:
 
     main, rest = search_document(consultation)
     consultation.search_text = fold(f"{main} {rest}")
-    Consultation.objects.filter(pk=consultation.pk).update(search_text=consultation.search_text)
+    fields = {"search_text": consultation.search_text}
     if connection.vendor == "postgresql":
-        Consultation.objects.filter(pk=consultation.pk).update(
-            search_vector=SearchVector(Value(main), config=SEARCH_CONFIG, weight="A")
-            + SearchVector(Value(rest), config=SEARCH_CONFIG, weight="B")
+        fields["search_vector"] = SearchVector(Value(main), config=SEARCH_CONFIG, weight="A") + SearchVector(
+            Value(rest), config=SEARCH_CONFIG, weight="B"
         )
+    Consultation.objects.filter(pk=consultation.pk).update(**fields)

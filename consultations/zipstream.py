@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
-from zoneinfo import ZoneInfo
+
+from consultations.calendar import PARIS
 
 CHUNK_SIZE = 1024 * 1024
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)

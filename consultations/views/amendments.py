@@ -16,7 +16,7 @@ from config import clock
 from consultations.calendar import FIRST_YEAR, LAST_YEAR
 from consultations.errors import ConsultationError
 from consultations.forms_followup import AmendmentForm, DceFileForm, ReasonForm
-from consultations.models import Consultation, DceFile, State
+from consultations.models import DceFile, State
 from consultations.policy import CANCELLABLE_STATES
 from consultations.registers import moment_sentence
 from consultations.services.amendments import (
@@ -33,15 +33,7 @@ from consultations.services.dce import (
     dce_working_version,
 )
 from consultations.services.lifecycle import consultation_cancel
-
-
-def _buyer_consultation(request, pk: int) -> Consultation:
-    """The consultation of the agent's own organisation (another organisation's is not found)."""
-    return get_object_or_404(
-        Consultation.objects.select_related("organisation"),
-        pk=pk,
-        organisation_id=request.user.agent.organisation_id,
-    )
+from consultations.views.buyer_common import agent_consultation
 
 
 def _require(request, permission, consultation) -> None:
@@ -85,7 +77,7 @@ def _amendment_page(request, consultation, *, form=None, file_form=None, cutoff_
 
 @agent_required
 def amendment_create(request, pk: int):
-    consultation = _buyer_consultation(request, pk)
+    consultation = agent_consultation(request, pk)
     _require(request, AgentPermission.CREATE, consultation)
     if request.method != "POST" or consultation.state != State.ONLINE:
         return _amendment_page(request, consultation)
@@ -146,7 +138,7 @@ def _pushed_deadline(value: str) -> datetime | None:
 @agent_required
 @require_POST
 def amendment_file_add(request, pk: int):
-    consultation = _buyer_consultation(request, pk)
+    consultation = agent_consultation(request, pk)
     _require(request, AgentPermission.CREATE, consultation)
     file_form = DceFileForm(request.POST, request.FILES)
     if file_form.is_valid():
@@ -175,7 +167,7 @@ def amendment_file_add(request, pk: int):
 @agent_required
 @require_POST
 def amendment_file_remove(request, pk: int, file_pk: int):
-    consultation = _buyer_consultation(request, pk)
+    consultation = agent_consultation(request, pk)
     _require(request, AgentPermission.CREATE, consultation)
     dce_file = get_object_or_404(DceFile, pk=file_pk, version__consultation=consultation)
     try:
@@ -197,7 +189,7 @@ def amendment_file_remove(request, pk: int, file_pk: int):
 @agent_required
 @require_POST
 def amendment_dce_reset(request, pk: int):
-    consultation = _buyer_consultation(request, pk)
+    consultation = agent_consultation(request, pk)
     _require(request, AgentPermission.CREATE, consultation)
     try:
         if amendment_dce_discard(consultation=consultation, user=request.user):
@@ -210,7 +202,7 @@ def amendment_dce_reset(request, pk: int):
 @agent_required
 def amendment_list(request, pk: int):
     """The history of rectificatifs and DCE versions, for every agent of the organisation."""
-    consultation = _buyer_consultation(request, pk)
+    consultation = agent_consultation(request, pk)
     amendments = consultation.amendments.select_related("created_by", "dce_version").order_by("-created_at")
     versions = consultation.dce_versions.filter(published_at__isnull=False).prefetch_related("files")
     return render(
@@ -229,7 +221,7 @@ def amendment_list(request, pk: int):
 @agent_required
 def cancel(request, pk: int):
     """« Déclarer sans suite », with the reason every identified downloader receives."""
-    consultation = _buyer_consultation(request, pk)
+    consultation = agent_consultation(request, pk)
     _require(request, AgentPermission.DECIDE, consultation)
     form = ReasonForm(request.POST or None)
     cancellable = consultation.state in CANCELLABLE_STATES

@@ -10,14 +10,14 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
 from accounts.models import AgentPermission
-from accounts.permissions import agent_can, agent_required
+from accounts.permissions import agent_can, agent_require, agent_required
 from consultations import selectors
 from consultations.errors import ConsultationError
 from consultations.forms import DashboardFilterForm, IdentificationForm
 from consultations.models import DceFile, EnvelopeKind, State
 from consultations.policy import EDITABLE_STATES
 from consultations.services.lifecycle import consultation_create
-from consultations.views.buyer_common import TABS, after_save, agent_consultation, errors_into, require
+from consultations.views.buyer_common import TABS, after_save, agent_consultation, errors_into
 from consultations.views.buyer_history import history_rows
 
 DASHBOARD_PAGE_SIZE = 50
@@ -71,7 +71,7 @@ def buyer_dashboard(request):
 def buyer_create(request):
     """The identification tab of a new consultation; saving it creates the consultation."""
     organisation = request.user.agent.organisation
-    require(request, AgentPermission.CREATE, organisation)
+    agent_require(request.user, AgentPermission.CREATE, organisation)
     form = IdentificationForm(request.POST or None, organisation=organisation)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,12 +1,11 @@
-"""What every buyer view shares: finding the agent's consultation, checking a
-habilitation, turning a service's refusal into form errors, the tabs."""
+"""What every buyer view shares: finding the agent's consultation, turning a service's
+refusal into form errors, the tabs."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import agent_can
 from consultations.errors import ConsultationError
 from consultations.models import Consultation
 
@@ -29,11 +28,6 @@ def agent_consultation(request, pk: int) -> Consultation:
         pk=pk,
         organisation_id=request.user.agent.organisation_id,
     )
-
-
-def require(request, permission, obj) -> None:
-    if not agent_can(request.user, permission, obj):
-        raise PermissionDenied
 
 
 def errors_into(

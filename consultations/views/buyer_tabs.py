@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import AgentPermission
-from accounts.permissions import agent_required
+from accounts.permissions import agent_require, agent_required
 from consultations.errors import ConsultationError
 from consultations.forms import IdentificationForm, readonly
 from consultations.forms_buyer_calendar import CalendarForm, ModalitiesForm
@@ -28,13 +28,12 @@ from consultations.views.buyer_common import (
     after_save,
     agent_consultation,
     errors_into,
-    require,
 )
 
 
 def _editable_consultation(request, pk):
     consultation = agent_consultation(request, pk)
-    require(request, AgentPermission.CREATE, consultation)
+    agent_require(request.user, AgentPermission.CREATE, consultation)
     return consultation
 
 

@@ -21,6 +21,7 @@ from consultations import policy
 from consultations.models import Consultation, DceFile, DceVersion, State
 from consultations.services.dce import dce_current_version
 from consultations.services.downloads import download_record
+from consultations.views.public import public_consultation
 from consultations.zipstream import ZipMember, zip_stream
 
 ANONYMOUS = "anonyme"
@@ -29,8 +30,8 @@ IDENTIFIED = "identifie"
 
 def _downloadable(request, pk: int) -> tuple[Consultation, DceVersion]:
     """The consultation and its current DCE version, when this visitor may download it."""
-    consultation = get_object_or_404(Consultation.objects.select_related("organisation"), pk=pk)
-    if not policy.is_public(consultation) or consultation.state == State.CANCELLED:
+    consultation = public_consultation(pk)
+    if consultation.state == State.CANCELLED:
         raise Http404
     version = dce_current_version(consultation)
     if version is None:

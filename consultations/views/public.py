@@ -82,7 +82,7 @@ class AccessCodeForm(forms.Form):
     )
 
 
-def _public_consultation(pk: int) -> Consultation:
+def public_consultation(pk: int) -> Consultation:
     consultation = get_object_or_404(Consultation.objects.select_related("organisation"), pk=pk)
     if not policy.is_public(consultation):
         raise Http404
@@ -125,7 +125,7 @@ def detail_context(request, consultation: Consultation, *, access_form: AccessCo
 
 
 def detail(request, pk):
-    consultation = _public_consultation(pk)
+    consultation = public_consultation(pk)
     return render(request, "consultations/public/detail.html", detail_context(request, consultation))
 
 
@@ -178,7 +178,7 @@ def access_attempt_release(consultation: Consultation, request) -> None:
 
 @require_POST
 def access(request, pk):
-    consultation = _public_consultation(pk)
+    consultation = public_consultation(pk)
     if not consultation.is_restricted or policy.dce_unlocked(request, consultation):
         return redirect("consultations:detail", pk=consultation.pk)
     form = AccessCodeForm(request.POST)

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,6 +15,8 @@ from consultations.errors import ConsultationError
 from consultations.forms_followup import AnswerForm, QuestionForm
 from consultations.models import Consultation, Question
 from consultations.services.questions import question_answer, question_ask, questions_deadline_passed
+from consultations.views.buyer_common import agent_consultation
+from consultations.views.public import public_consultation
 
 
 def _public_url(consultation: Consultation) -> str:
@@ -24,9 +25,7 @@ def _public_url(consultation: Consultation) -> str:
 
 @company_user_required
 def ask(request, pk: int):
-    consultation = get_object_or_404(Consultation.objects.select_related("organisation"), pk=pk)
-    if not policy.is_public(consultation):
-        raise Http404
+    consultation = public_consultation(pk)
     if not policy.dce_unlocked(request, consultation):
         messages.warning(
             request,
@@ -64,15 +63,6 @@ def ask(request, pk: int):
     )
 
 
-def _buyer_consultation(request, pk: int) -> Consultation:
-    """The consultation of the agent's own organisation (another organisation's is not found)."""
-    return get_object_or_404(
-        Consultation.objects.select_related("organisation"),
-        pk=pk,
-        organisation_id=request.user.agent.organisation_id,
-    )
-
-
 def _require_answerer(request, consultation: Consultation) -> None:
     if not agent_can(request.user, AgentPermission.CREATE, consultation):
         raise PermissionDenied
@@ -103,7 +93,7 @@ def _questions_page(request, consultation, *, failed: Question | None = None, fa
 
 @agent_required
 def buyer_questions(request, pk: int):
-    consultation = _buyer_consultation(request, pk)
+    consultation = agent_consultation(request, pk)
     _require_answerer(request, consultation)
     return _questions_page(request, consultation)
 
@@ -111,7 +101,7 @@ def buyer_questions(request, pk: int):
 @agent_required
 @require_POST
 def answer(request, pk: int, question_pk: int):
-    consultation = _buyer_consultation(request, pk)
+    consultation = agent_consultation(request, pk)
     _require_answerer(request, consultation)
     question = get_object_or_404(Question, pk=question_pk, consultation=consultation)
     form = AnswerForm(request.POST, auto_id=f"reponse-{question.pk}-%s")

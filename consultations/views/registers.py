@@ -1,7 +1,6 @@
 """Registers of downloads and questions, exported for the buyer's agents."""
 
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 
@@ -9,19 +8,15 @@ from accounts.permissions import agent_required
 from audit.services import event_record
 from config import clock
 from consultations.exports import CONTENT_TYPES, EXPORTERS
-from consultations.models import Consultation
 from consultations.registers import REGISTERS, register_build
+from consultations.views.buyer_common import agent_consultation
 
 
 @never_cache
 @agent_required
 def register(request, pk: int, kind: str, fmt: str):
     """Any agent of the organisation may export; another organisation's consultation is not found."""
-    consultation = get_object_or_404(
-        Consultation.objects.select_related("organisation"),
-        pk=pk,
-        organisation_id=request.user.agent.organisation_id,
-    )
+    consultation = agent_consultation(request, pk)
     if kind not in REGISTERS or fmt not in EXPORTERS:
         raise Http404
     built = register_build(consultation, kind, exported_at=clock.now())

@@ -2,22 +2,21 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.utils import formats
 from django.utils.translation import gettext as _
 
 from accounts.models import AgentPermission
-from accounts.permissions import agent_can, agent_required
-from consultations.calendar import PARIS
+from accounts.permissions import agent_can, agent_require, agent_required
 from consultations.errors import ConsultationError
 from consultations.forms import ValidationDecisionForm
 from consultations.models import State
+from consultations.registers import moment_text
 from consultations.services.lifecycle import (
     consultation_approve,
     consultation_missing_data,
     consultation_reject,
     consultation_validation_request,
 )
-from consultations.views.buyer_common import TABS, agent_consultation, require
+from consultations.views.buyer_common import TABS, agent_consultation
 
 # The first word of each missing-data message names the tab where it is filled in.
 _TAB_OF_PREFIX = {
@@ -41,10 +40,6 @@ def _checklist(problems: list[str]) -> list[dict]:
     return [{"text": problem, "tab": _tab_of(problem)} for problem in problems]
 
 
-def _moment(value) -> str:
-    return formats.date_format(value.astimezone(PARIS), "d/m/Y H:i:s")
-
-
 @agent_required
 def buyer_validation(request, pk):
     consultation = agent_consultation(request, pk)
@@ -56,14 +51,14 @@ def buyer_validation(request, pk):
         action = request.POST.get("action")
         try:
             if action == "request":
-                require(request, AgentPermission.CREATE, consultation)
+                agent_require(request.user, AgentPermission.CREATE, consultation)
                 consultation_validation_request(consultation=consultation, user=request.user)
                 messages.success(
                     request, _("La demande de validation est envoyée aux valideurs de votre organisme.")
                 )
                 return redirect("consultations:buyer_validation", pk=consultation.pk)
             if action in {"approve", "reject"}:
-                require(request, AgentPermission.VALIDATE, consultation)
+                agent_require(request.user, AgentPermission.VALIDATE, consultation)
                 if form.is_valid():
                     comment = form.cleaned_data["comment"].strip()
                     if action == "approve":
@@ -106,5 +101,5 @@ def _approve(request, consultation, comment: str):
     else:
         text = _("La consultation est validée : sa mise en ligne est programmée le %(date)s.")
         moment = consultation.scheduled_publication_at
-    messages.success(request, text % {"date": _moment(moment)})
+    messages.success(request, text % {"date": moment_text(moment)})
     return redirect("consultations:buyer_validation", pk=consultation.pk)
