@@ -228,6 +228,14 @@ STORAGES = {
 
 # Largest file an agent may put in a DCE.
 DCE_MAX_FILE_BYTES = env_int("DCE_MAX_FILE_MB", 500, minimum=1) * 1024 * 1024
+MESSAGE_ATTACHMENT_MAX_BYTES = env_int("MESSAGE_ATTACHMENT_MAX_MB", 100, minimum=1) * 1024 * 1024
+MESSAGE_ATTACHMENTS_MAX = 20
+
+# --- Antivirus -----------------------------------------------------------------
+# clamd's socket: unix:///run/clamav/clamd.ctl or tcp://clamav:3310; empty: no scan,
+# which the pages that take files say.
+CLAMD_URL = env_url("CLAMD_URL", ("unix", "tcp")) or ""
+CLAMD_TIMEOUT = env_int("CLAMD_TIMEOUT", 120, minimum=1)
 
 # --- E-mail --------------------------------------------------------------------
 
@@ -242,7 +250,7 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Salle des marchés publics <ne-pas-repondre@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-_email_default = "smtp" if EMAIL_HOST else "console"
+_email_default = "smtp" if EMAIL_HOST else "file"
 EMAIL_DELIVERY = env_choice("EMAIL_DELIVERY", ("smtp", "console", "file"), _email_default)
 EMAIL_BACKEND = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",

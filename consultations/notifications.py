@@ -1,36 +1,44 @@
-"""Telling the companies that follow a consultation.
+"""Telling the companies that follow a consultation, through the secure messaging.
 
-The identified downloaders are told of every change (rectificatif, answer,
-cancellation); anonymous downloaders cannot be, which the download page says.
-The secure messaging will turn these notices into messages of its own.
+Every identified downloader gets a message of the platform (rectificatif, answer,
+« sans suite ») in its thread, and an e-mail that only says a message waits for it;
+anonymous downloaders cannot be told, which the download page says.
 """
 
-from django.conf import settings
-from django.urls import reverse
+from django.template.loader import render_to_string
 
-from accounts.notifications import email_queue
-from consultations.models import Consultation, Download
+from consultations.models import Consultation
 
 
-def downloader_emails(consultation: Consultation) -> list[str]:
-    """The address of every user who downloaded the DCE for a company, once each."""
-    return sorted(
-        set(
-            Download.objects.filter(consultation=consultation, user__is_active=True).values_list(
-                "user__email", flat=True
-            )
+def downloaders_notify(
+    *, consultation: Consultation, user, kind: str, details: dict, extra_companies=()
+) -> int:
+    """Send the notice of ``kind`` to each company that downloaded the DCE identified
+    (and to ``extra_companies``); the body is the kind's template, then the details.
+    Returns how many companies were written to."""
+    from messaging.services.sending import downloader_companies, notice_broadcast
+    from messaging.templating import template_for
+
+    subject, intro = template_for(kind, consultation)
+    body = "\n\n".join(
+        part
+        for part in (
+            intro.strip(),
+            render_to_string(
+                f"messaging/notices/{kind}.txt", {"consultation": consultation, **details}
+            ).strip(),
         )
+        if part
     )
-
-
-def downloaders_notify(*, consultation: Consultation, template: str, context: dict) -> int:
-    """Mail each identified downloader separately (no one sees the others); returns how many."""
-    url = settings.PLATFORM_BASE_URL + reverse("consultations:detail", args=[consultation.pk])
-    emails = downloader_emails(consultation)
-    for email in emails:
-        email_queue(
-            template=template,
-            context={"consultation": consultation, "url": url, **context},
-            to=[email],
-        )
-    return len(emails)
+    companies = {c.pk: c for c in downloader_companies(consultation)}
+    for company in extra_companies:
+        companies.setdefault(company.pk, company)
+    notice_broadcast(
+        consultation=consultation,
+        user=user,
+        kind=kind,
+        subject=subject,
+        body=body,
+        companies=sorted(companies.values(), key=lambda c: c.name),
+    )
+    return len(companies)

@@ -25,7 +25,6 @@ from consultations.registers import moment_sentence
 from consultations.search import search_refresh
 from consultations.services.dce import dce_current_version
 
-AMENDMENT_TEMPLATE = "consultations/email/amendment"
 # What a rectificatif may change besides the DCE, with the label shown to people.
 AMENDABLE_FIELDS = {
     "deadline": gettext_lazy("Date limite de remise des plis"),
@@ -260,8 +259,9 @@ def amendment_publish(
         )
     downloaders_notify(
         consultation=consultation,
-        template=AMENDMENT_TEMPLATE,
-        context={
+        user=user,
+        kind="amendment",
+        details={
             "amendment": amendment,
             "reason": reason,
             "changes": [(label, old, new) for label, (old, new) in shown.items()],

@@ -303,7 +303,5 @@ def consultation_cancel(*, consultation: Consultation, user, reason: str) -> Con
     consultation.cancelled_at = clock.now()
     consultation.cancellation_reason = reason
     _transition(consultation, to=State.CANCELLED, actor=user, action="cancelled", data={"reason": reason})
-    downloaders_notify(
-        consultation=consultation, template="consultations/email/cancelled", context={"reason": reason}
-    )
+    downloaders_notify(consultation=consultation, user=user, kind="cancellation", details={"reason": reason})
     return consultation

@@ -5,26 +5,22 @@ deadline, by the platform's clock); the answer is published on the consultation
 page without the company's name, and every identified downloader is told.
 """
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import AgentPermission
-from accounts.notifications import email_queue
 from accounts.permissions import agent_require, company_user_of
 from audit.services import event_record
 from config import clock
 from consultations.errors import ConsultationError
 from consultations.models import Consultation, Question
-from consultations.notifications import downloader_emails, downloaders_notify
+from consultations.notifications import downloaders_notify
 from consultations.policy import is_online
 from consultations.registers import moment_sentence
 
 QUESTION_MAX_LENGTH = 4000
 ANSWER_MAX_LENGTH = 10000
-ANSWER_TEMPLATE = "consultations/email/answer"
 
 
 def questions_deadline_passed(consultation: Consultation, *, now=None) -> bool:
@@ -115,13 +111,12 @@ def question_answer(*, question: Question, user, answer: str) -> Question:
         organisation=consultation.organisation_id,
         data={"question": question.pk},
     )
-    downloaders_notify(consultation=consultation, template=ANSWER_TEMPLATE, context={})
-    asker = question.asked_by
-    if asker.is_active and asker.email not in downloader_emails(consultation):
-        url = settings.PLATFORM_BASE_URL + reverse("consultations:detail", args=[consultation.pk])
-        email_queue(
-            template=ANSWER_TEMPLATE,
-            context={"consultation": consultation, "url": url, "asker": True},
-            to=[asker.email],
-        )
+    # The asking company hears of the answer even if it never downloaded the DCE identified.
+    downloaders_notify(
+        consultation=consultation,
+        user=user,
+        kind="answer",
+        details={"question": question},
+        extra_companies=[question.company],
+    )
     return question
