@@ -178,3 +178,17 @@ def consultation_online(*, published_at: datetime = T0, **kwargs) -> Consultatio
     consultation.dce_versions.update(published_at=published_at)
     search_refresh(consultation)
     return consultation
+
+
+def download_record(consultation: Consultation, company_user, *, at: datetime = T0, file_name: str = ""):
+    """An identified DCE download (« retrait ») by a company's user."""
+    from consultations.models import Download
+
+    return Download.objects.create(
+        consultation=consultation,
+        dce_version=consultation.dce_versions.filter(published_at__isnull=False).order_by("-number").first(),
+        company=company_user.company,
+        user=company_user.user,
+        downloaded_at=at,
+        file_name=file_name,
+    )

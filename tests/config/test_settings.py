@@ -29,6 +29,7 @@ print(json.dumps({
     "db_name": str(settings.DATABASES["default"]["NAME"]),
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "email": settings.EMAIL_BACKEND,
+    "email_dir": str(settings.EMAIL_FILE_PATH),
     "media": str(settings.MEDIA_ROOT),
     "hashers": settings.PASSWORD_HASHERS,
     "storage": settings.STORAGES["default"]["BACKEND"],
@@ -65,7 +66,9 @@ def test_with_no_environment_the_embedded_default_runs_everything_in_var(tmp_pat
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["db_name"] == str(tmp_path / "var" / "db.sqlite3")
     assert values["eager"] is True
-    assert values["email"] == "django.core.mail.backends.console.EmailBackend"
+    # Mail is written as files under var/mail, where a newcomer reads the links it holds.
+    assert values["email"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert values["email_dir"] == str(tmp_path / "var" / "mail")
     assert values["media"] == str(tmp_path / "var" / "media")
     assert values["storage"] == "django.core.files.storage.FileSystemStorage"
     assert values["debug"] is True

@@ -69,15 +69,27 @@ def test_a_rectificatif_reaches_exactly_the_identified_downloaders(
             changes={"title": "Réfection de la toiture et des gouttières de l'école"},
         )
 
-    # THEN each downloader gets one mail naming the change and the reason, no one else
-    assert sorted(address for message in mailoutbox for address in message.to) == sorted(
+    # THEN each downloader's company gets a message naming the change and the reason, no one else
+    from messaging.models import Kind, Message
+
+    messages = Message.objects.filter(thread__consultation=consultation)
+    assert sorted(m.thread.company_id for m in messages) == sorted(
+        [company_user.company_id, other_company_user.company_id]
+    )
+    message = messages.first()
+    assert message.kind == Kind.AMENDMENT
+    assert "Erreur matérielle dans l'intitulé." in message.body
+    assert (
+        "Intitulé" in message.body and "Réfection de la toiture et des gouttières de l'école" in message.body
+    )
+    # AND each downloader one mail that only links to the message (its content stays on the platform)
+    assert sorted(address for mail in mailoutbox for address in mail.to) == sorted(
         [company_user.user.email, other_company_user.user.email]
     )
-    assert onlooker.user.email not in [address for message in mailoutbox for address in message.to]
+    assert onlooker.user.email not in [address for mail in mailoutbox for address in mail.to]
     body = mailoutbox[0].body
-    assert "Erreur matérielle dans l'intitulé." in body
-    assert "Intitulé" in body and "Réfection de la toiture et des gouttières de l'école" in body
-    assert f"/consultations/{consultation.pk}/" in body
+    assert "Accéder au contenu du message" in body and "/entreprise/messages/" in body
+    assert "Erreur matérielle" not in body
     assert consultation.reference in mailoutbox[0].subject
 
 

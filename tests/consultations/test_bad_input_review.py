@@ -67,9 +67,9 @@ def test_a_line_break_in_a_reference_still_gives_a_one_line_subject(
     )
     with django_capture_on_commit_callbacks(execute=True):
         email_queue(
-            template="consultations/email/cancelled",
-            context={"consultation": consultation, "reason": "l'école & co", "url": "http://x"},
+            template="consultations/email/sent_back",
+            context={"consultation": consultation, "comment": "l'école & co", "url": "http://x"},
             to=["a@exemple.fr"],
         )
-    assert mailoutbox[0].subject == "Consultation A B déclarée sans suite"
+    assert "\n" not in mailoutbox[0].subject and "A B" in mailoutbox[0].subject
     assert "l'école & co" in mailoutbox[0].body

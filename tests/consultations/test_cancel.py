@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from audit.models import Event
 from consultations.models import Download, State
+from messaging.models import Kind, Message
 from tests.factories import T0, AgentFactory, CompanyUserFactory, ConsultationFactory, consultation_online
 
 
@@ -54,7 +55,14 @@ def test_cancelling_with_a_reason_tells_the_downloaders_and_the_public_page_says
     recipients = sorted(address for message in mailoutbox for address in message.to)
     assert recipients == sorted([company_user.user.email, other_company_user.user.email])
     assert bystander.user.email not in recipients
-    assert "Besoin abandonné après le vote du budget." in mailoutbox[0].body
+    assert "Besoin abandonné après le vote du budget." not in mailoutbox[0].body
+    assert "Accéder au contenu du message" in mailoutbox[0].body
+    # AND the reason is in the message each downloader's company reads on the platform
+    notices = Message.objects.filter(thread__consultation=consultation, kind=Kind.CANCELLATION)
+    assert sorted(m.thread.company_id for m in notices) == sorted(
+        [company_user.company_id, other_company_user.company_id]
+    )
+    assert all("Besoin abandonné après le vote du budget." in m.body for m in notices)
     assert Event.objects.filter(action="consultation.cancelled", target_id=str(consultation.pk)).exists()
 
     # AND the public page still shows the consultation, « sans suite »

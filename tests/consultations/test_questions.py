@@ -11,6 +11,7 @@ from audit.models import Event
 from consultations.errors import ConsultationError
 from consultations.models import Access, Download, Question, State
 from consultations.services.questions import question_answer, question_ask
+from messaging.models import Kind, Message
 from tests.factories import PARIS, T0, AgentFactory, CompanyUserFactory, consultation_online
 
 # consultation_online's deadline: Wednesday 1 April 2026 at 12:00 (T0 + 30 days 3 hours).
@@ -201,12 +202,20 @@ def test_the_answer_is_mailed_once_to_each_identified_downloader_and_to_the_aske
     recipients = sorted(address for message in mailoutbox for address in message.to)
     assert recipients == sorted([other_company_user.user.email, company_user.user.email])
     assert anonymous_downloader.user.email not in recipients
-    for message in mailoutbox:
-        assert consultation.reference in message.subject
-        assert f"/consultations/{consultation.pk}/" in message.body
-        # The notice points to the page: no question text, no company name.
-        assert "échafaudage" not in message.body
-        assert "Bâtiment Ouest" not in message.body
+    for mail in mailoutbox:
+        assert consultation.reference in mail.subject
+        assert "/entreprise/messages/" in mail.body and "Accéder au contenu du message" in mail.body
+        # The e-mail only points to the message: no question text, no company name.
+        assert "échafaudage" not in mail.body
+        assert "Bâtiment Ouest" not in mail.body
+    # AND the message read on the platform holds the question and its answer, never who asked
+    notices = Message.objects.filter(thread__consultation=consultation, kind=Kind.ANSWER)
+    assert sorted(m.thread.company_id for m in notices) == sorted(
+        [other_company_user.company_id, company_user.company_id]
+    )
+    for notice in notices:
+        assert "échafaudage" in notice.body and "maître d'ouvrage" in notice.body
+        assert "Bâtiment Ouest" not in notice.body
     asked.refresh_from_db()
     assert asked.is_answered and asked.answered_by == buyer.user
     assert Event.objects.filter(action="question.answered", target_id=str(consultation.pk)).exists()
