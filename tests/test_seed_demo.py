@@ -48,6 +48,14 @@ def test_seed_demo_twice_gives_the_same_data_and_prints_the_logins():
     ]
     assert Consultation.objects.get(reference="DEMO-2026-001").lots.count() == 2
 
+    # One demo exchange: a request for documents to Armor Bâtiment, awaiting its answer
+    from messaging.models import Kind, Message
+
+    (message,) = Message.objects.all()
+    assert message.kind == Kind.DOCUMENTS_REQUEST and message.answer_due_at is not None
+    assert message.thread.company.name == "Armor Bâtiment"
+    assert "DEMO-2026-001" in message.subject and "responsabilité civile décennale" in message.body
+
     printed = first_output.getvalue()
     for email, password in [
         ("acheteur@demoville.fr", "Demoville-Acheteur-2026"),

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Agent, Company, CompanyUser, LegalForm, Organisation, Service, User
 from consultations.demo import demo_consultations_create
+from consultations.models import Consultation
+from messaging.demo import demo_exchange_create
 
 ORGANISATION = {
     "siret": "21359999600013",
@@ -153,6 +155,11 @@ class Command(BaseCommand):
             organisation=organisation,
             buyer=User.objects.get(email=AGENTS[0]["email"]),
             validator=User.objects.get(email=AGENTS[1]["email"]),
+        )
+        demo_exchange_create(
+            consultation=Consultation.objects.get(organisation=organisation, reference="DEMO-2026-001"),
+            company=Company.objects.get(siret=COMPANIES[0]["company"]["siret"]),
+            buyer=User.objects.get(email=AGENTS[0]["email"]),
         )
 
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
