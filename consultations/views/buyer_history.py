@@ -29,6 +29,11 @@ ACTION_LABELS = {
     "amendment.published": gettext_lazy("Rectificatif publié"),
     "question.asked": gettext_lazy("Question d'une entreprise"),
     "question.answered": gettext_lazy("Réponse à une question publiée"),
+    "message.sent": gettext_lazy("Message envoyé"),
+    "message.replied": gettext_lazy("Réponse d'une entreprise"),
+    "message.first_read": gettext_lazy("Première lecture d'un message"),
+    "message.proof_downloaded": gettext_lazy("Preuve d'un message téléchargée"),
+    "register.exported": gettext_lazy("Registre exporté"),
 }
 # Kept in the log for the chain, not worth a line on screen.
 _HIDDEN_KEYS = {"sha256", "from", "to", "amendment", "question", "company"}
@@ -78,6 +83,8 @@ def _details(action: str, data: dict) -> list[str]:
         if data.get("replaced"):
             lines.append(_("Remplace : %(names)s") % {"names": ", ".join(data["replaced"])})
         return lines
+    if action.startswith("message."):
+        return _message_details(data)
     if action == "consultation.requested_documents_set":
         for envelope, labels in (data.get("documents") or {}).items():
             kind = str(EnvelopeKind(envelope).label) if envelope in EnvelopeKind.values else envelope
@@ -107,6 +114,23 @@ def _details(action: str, data: dict) -> list[str]:
             lines.append(_("Versions : %(versions)s") % {"versions": ", ".join(map(str, value))})
         else:
             lines.append(f"{key} : {value}")
+    return lines
+
+
+def _message_details(data: dict) -> list[str]:
+    from messaging.models import Kind
+
+    lines = []
+    if data.get("kind") in Kind.values:
+        lines.append(_("Type : %(kind)s") % {"kind": Kind(data["kind"]).label})
+    if data.get("companies"):
+        lines.append(_("Entreprises destinataires : %(count)d") % {"count": len(data["companies"])})
+    if data.get("attachments"):
+        lines.append(_("Pièces jointes : %(count)d") % {"count": data["attachments"]})
+    if data.get("late"):
+        lines.append(_("Réponse hors délai"))
+    if data.get("at"):
+        lines.append(_("Lu le %(date)s") % {"date": _moment_text(data["at"])})
     return lines
 
 
