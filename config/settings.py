@@ -277,11 +277,6 @@ if PRODUCTION:
             "(liens des courriels)."
         )
 
-# --- Antivirus (clamd) -----------------------------------------------------
-# Off when CLAMD_HOST is unset: the interface then says files are not scanned.
-CLAMD_HOST = env_str("CLAMD_HOST")
-CLAMD_PORT = env_int("CLAMD_PORT", 3310, minimum=1)
-
 # --- Authentication -------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"

@@ -1,15 +1,21 @@
 """The registers of a consultation, as rows ready to export: downloads (« registre des
-retraits ») and questions. Reads only; the formats are in ``consultations.exports``."""
+retraits »), questions and the exchanges of the secure messaging (« registre des
+échanges »). Reads only; the formats are in ``consultations.exports``."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
+from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consultations.calendar import PARIS
 from consultations.models import Consultation, Download, Question
+from messaging.models import Delivery, Direction, Kind, Message
+
+CHUNK_SIZE = 500
 
 
 def moment_text(value: datetime | None) -> str:
@@ -153,10 +159,128 @@ def questions_register(consultation: Consultation, *, exported_at: datetime) -> 
     )
 
 
-REGISTERS = {"retraits": downloads_register, "questions": questions_register}
+def _yes_no(value: bool) -> str:
+    return _("Oui") if value else _("Non")
+
+
+def _chunks(iterable, size: int):
+    iterator = iter(iterable)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def exchanges_register(consultation: Consultation, *, exported_at: datetime) -> Register:
+    """Every message of the consultation's secure messaging, both ways, in sending order.
+
+    The recipients are the addresses the platform notified (one e-mail per recipient):
+    they are read with one query per chunk of messages.
+    """
+    messages = Message.objects.filter(thread__consultation=consultation)
+    queryset = (
+        messages.order_by("sent_at", "pk")
+        .annotate(attachment_count=Count("attachments"))
+        .values_list(
+            "pk",
+            "sent_at",
+            "direction",
+            "kind",
+            "thread__company__name",
+            "thread__company__siret",
+            "subject",
+            "sent_by__first_name",
+            "sent_by__last_name",
+            "sent_by__email",
+            "answer_due_at",
+            "first_read_at",
+            "is_late",
+            "attachment_count",
+            "email_failed",
+            "content_sha256",
+        )
+    )
+    directions = {value: str(label) for value, label in Direction.choices}
+    kinds = {value: str(label) for value, label in Kind.choices}
+
+    def rows():
+        for chunk in _chunks(queryset.iterator(chunk_size=CHUNK_SIZE), CHUNK_SIZE):
+            recipients: dict[int, list[str]] = {}
+            for message_id, email in (
+                Delivery.objects.filter(message_id__in=[row[0] for row in chunk])
+                .order_by("message_id", "email")
+                .values_list("message_id", "email")
+            ):
+                recipients.setdefault(message_id, []).append(email)
+            for (
+                pk,
+                sent_at,
+                direction,
+                kind,
+                company,
+                siret,
+                subject,
+                first,
+                last,
+                email,
+                answer_due_at,
+                first_read_at,
+                is_late,
+                attachment_count,
+                email_failed,
+                sha256,
+            ) in chunk:
+                name = f"{first} {last}".strip()
+                yield [
+                    sent_at,
+                    directions.get(direction, direction),
+                    kinds.get(kind, kind),
+                    company,
+                    siret,
+                    subject,
+                    f"{name} ({email})" if name else email,
+                    ", ".join(recipients.get(pk, [])),
+                    answer_due_at,
+                    first_read_at,
+                    _yes_no(is_late),
+                    str(attachment_count),
+                    _yes_no(email_failed),
+                    sha256,
+                ]
+
+    return Register(
+        kind="echanges",
+        title=_("Registre des échanges"),
+        consultation=consultation,
+        exported_at=exported_at,
+        columns=[
+            Column(_("Envoyé le (Paris)"), 20),
+            Column(_("Sens"), 22),
+            Column(_("Type"), 24),
+            Column(_("Entreprise"), 28),
+            Column(_("SIRET"), 16),
+            Column(_("Objet"), 40),
+            Column(_("Expéditeur"), 32),
+            Column(_("Destinataires notifiés"), 36),
+            Column(_("Réponse attendue avant le (Paris)"), 20),
+            Column(_("Première lecture (Paris)"), 20),
+            Column(_("Réponse hors délai"), 10),
+            Column(_("Pièces jointes"), 8),
+            Column(_("Échec du courriel"), 10),
+            Column(_("Empreinte SHA-256"), 66),
+        ],
+        rows=rows,
+        count=messages.count(),
+    )
+
+
+REGISTERS = {
+    "retraits": downloads_register,
+    "questions": questions_register,
+    "echanges": exchanges_register,
+}
 REGISTER_LABELS = {
     "retraits": gettext_lazy("Registre des retraits"),
     "questions": gettext_lazy("Registre des questions"),
+    "echanges": gettext_lazy("Registre des échanges"),
 }
 
 
@@ -168,4 +292,5 @@ def register_counts(consultation: Consultation) -> dict[str, int]:
     return {
         "retraits": Download.objects.filter(consultation=consultation).count(),
         "questions": Question.objects.filter(consultation=consultation).count(),
+        "echanges": Message.objects.filter(thread__consultation=consultation).count(),
     }

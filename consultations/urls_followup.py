@@ -35,7 +35,7 @@ urlpatterns = [
     path("acheteur/consultations/<int:pk>/rectificatifs/", amendments.amendment_list, name="amendment_list"),
     path("acheteur/consultations/<int:pk>/sans-suite/", amendments.cancel, name="cancel"),
     re_path(
-        r"^acheteur/consultations/(?P<pk>[0-9]+)/registres/(?P<kind>retraits|questions)\.(?P<fmt>csv|xlsx|pdf)$",
+        r"^acheteur/consultations/(?P<pk>[0-9]+)/registres/(?P<kind>retraits|questions|echanges)\.(?P<fmt>csv|xlsx|pdf)$",
         registers.register,
         name="register",
     ),

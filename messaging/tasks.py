@@ -25,4 +25,9 @@ def delivery_send(self, delivery_id: int) -> None:
             logger.warning("Notification %s abandoned after %s tries", delivery_id, self.request.retries + 1)
             delivery.delivery_fail(delivery_id=delivery_id)
             return
+        if self.request.is_eager:
+            # In process (embedded platform, tests) there is no queue to wait in, and Celery's
+            # retry would escape to the caller as an exception: try again at once instead.
+            self.apply(args=(delivery_id,), retries=self.request.retries + 1)
+            return
         raise self.retry(exc=error, countdown=backoff(self.request.retries)) from error

@@ -35,8 +35,8 @@ def _sha256(uploaded) -> str:
     return digest.hexdigest()
 
 
-def attachment_store(uploaded) -> StoredFile:
-    """Check, scan and store one uploaded file, in chunks; refuse it with the reason."""
+def attachment_check(uploaded) -> tuple[str, str]:
+    """Check and scan one uploaded file; refuse it with the reason. Returns (name, scan)."""
     try:
         name = upload_check(uploaded, max_bytes=settings.MESSAGE_ATTACHMENT_MAX_BYTES)
     except ValidationError as error:
@@ -65,9 +65,19 @@ def attachment_store(uploaded) -> StoredFile:
                 field="files",
             )
         scan = ScanResult.CLEAN
+    return name, scan
+
+
+def attachment_save(uploaded, name: str, scan: str) -> StoredFile:
+    """Hash and store one checked file, in chunks."""
     sha256 = _sha256(uploaded)
     blob = default_storage.save(attachment_upload_to(None, name), uploaded)
     return StoredFile(name=name, blob=blob, size=uploaded.size, sha256=sha256, scan=scan)
+
+
+def attachment_store(uploaded) -> StoredFile:
+    """Check, scan and store one uploaded file, in chunks; refuse it with the reason."""
+    return attachment_save(uploaded, *attachment_check(uploaded))
 
 
 def attachments_store(files) -> list[StoredFile]:
@@ -84,7 +94,9 @@ def attachments_store(files) -> list[StoredFile]:
         raise MessagingError(
             _("Le fichier « %(name)s » est joint deux fois.") % {"name": duplicates[0]}, field="files"
         )
-    return [attachment_store(f) for f in files]
+    # Every file is checked before any is stored: a refused file leaves nothing behind.
+    checked = [attachment_check(f) for f in files]
+    return [attachment_save(f, name, scan) for f, (name, scan) in zip(files, checked, strict=True)]
 
 
 def attachments_attach(message: Message, stored: list[StoredFile]) -> None:

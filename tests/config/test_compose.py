@@ -167,10 +167,11 @@ def test_database_url_is_the_db_service_with_its_own_credentials():
 
 def _endpoints(environment: dict[str, str]) -> dict[str, tuple[str, int]]:
     redis = urlsplit(environment["REDIS_URL"])
+    clamd = urlsplit(environment["CLAMD_URL"])
     return {
         "redis": (redis.hostname, redis.port or 6379),
         "smtp": (environment["EMAIL_HOST"], int(environment["EMAIL_PORT"])),
-        "clamd": (environment["CLAMD_HOST"], int(environment["CLAMD_PORT"])),
+        "clamd": (clamd.hostname, clamd.port or 3310),
     }
 
 

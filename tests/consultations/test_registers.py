@@ -265,7 +265,8 @@ def test_the_details_page_links_each_register_with_its_count(client, consultatio
 
     assert "Registre des retraits (2 retraits identifiés)" in page
     assert "Registre des questions (2 questions)" in page
-    for kind in ("retraits", "questions"):
+    assert "Registre des échanges (0 message" in page
+    for kind in ("retraits", "questions", "echanges"):
         for fmt in ("csv", "xlsx", "pdf"):
             assert reverse("consultations:register", args=[consultation.pk, kind, fmt]) in page
 
