@@ -10,6 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from consultations.registers import moment_sentence
+from messaging.default_templates import DEFAULT_TEMPLATES
 from messaging.models import Kind, MessageTemplate
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -33,7 +34,9 @@ def template_values(consultation, company=None) -> dict[str, str]:
 def template_for(kind: str, consultation, company=None) -> tuple[str, str]:
     """The subject and text an agent starts from, filled for this consultation."""
     template = MessageTemplate.objects.filter(kind=kind).first()
-    if template is None:
-        return Kind(kind).label, ""
+    if template is not None:
+        subject, body = template.subject, template.body
+    else:
+        subject, body = DEFAULT_TEMPLATES.get(kind, (str(Kind(kind).label), ""))
     values = template_values(consultation, company)
-    return template_fill(template.subject, values), template_fill(template.body, values)
+    return template_fill(subject, values), template_fill(body, values)

@@ -279,3 +279,19 @@ def test_the_answer_date_must_be_in_the_future(buyer, downloaded, company_user, 
     with pytest.raises(MessagingError, match="futur") as error:
         send(buyer, downloaded, [company_user.company], answer_due_at=clock())
     assert error.value.field == "answer_due_at"
+
+
+def test_a_template_edited_in_the_admin_is_used_and_a_removed_one_falls_back_to_the_default(consultation):
+    from messaging.models import MessageTemplate
+    from messaging.templating import template_for
+
+    MessageTemplate.objects.filter(kind=Kind.NEGOTIATION).update(
+        subject="Négociation {reference}", body="Bonjour {acheteur}, {inconnu} reste tel quel."
+    )
+    subject, body = template_for(Kind.NEGOTIATION, consultation)
+    assert subject == f"Négociation {consultation.reference}"
+    assert body == f"Bonjour {consultation.organisation.name}, {{inconnu}} reste tel quel."
+
+    MessageTemplate.objects.filter(kind=Kind.NEGOTIATION).delete()
+    subject, body = template_for(Kind.NEGOTIATION, consultation)
+    assert consultation.reference in subject and consultation.title in body
