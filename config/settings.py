@@ -177,6 +177,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Message e-mails lost on their way to the queue are queued again; hopeless ones flagged.
+    "messaging-deliveries-sweep": {
+        "task": "messaging.tasks.deliveries_sweep",
+        "schedule": 600.0,
+        "options": {"expires": 540},
+    },
 }
 
 # --- Files -------------------------------------------------------------------

@@ -20,6 +20,19 @@ from messaging.models import AGENT_KINDS
 from messaging.services.sending import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH, downloader_companies
 
 
+class CompanyChoices(forms.ModelMultipleChoiceField):
+    """Refuses a value that cannot be a company's id before it reaches the database
+    (``pk__in`` with a number beyond 64 bits fails there, unlike a plain lookup)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not str(pk).isdecimal() or int(pk) >= 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)
+
+
 class Recipients:
     ONE = "one"
     SELECTION = "selection"
@@ -60,7 +73,7 @@ class ComposeForm(forms.Form):
         empty_label=_("— Choisir une entreprise —"),
         help_text=_("Pour « Une entreprise »."),
     )
-    companies = forms.ModelMultipleChoiceField(
+    companies = CompanyChoices(
         label=_("Entreprises destinataires"),
         queryset=None,
         required=False,

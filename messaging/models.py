@@ -118,6 +118,11 @@ class Message(models.Model):
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("envoyé par")
     )
+    # What the content hash covers, as it was at sending: an address or a SIRET edited
+    # later must not make an untouched message look altered.
+    sender_email = models.EmailField(_("adresse de l'expéditeur"))
+    company_siret = models.CharField(_("SIRET de l'entreprise"), max_length=14)
+    consultation_reference = models.CharField(_("référence de la consultation"), max_length=64)
     # The messages sent together (to all downloaders, to a selection) share a batch.
     batch = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
     in_reply_to = models.ForeignKey(

@@ -49,16 +49,15 @@ def content_canonical(
 
 
 def message_canonical(message) -> bytes:
-    thread = message.thread
     return content_canonical(
-        reference=thread.consultation.reference,
-        siret=thread.company.siret,
+        reference=message.consultation_reference,
+        siret=message.company_siret,
         direction=message.direction,
         kind=message.kind,
         subject=message.subject,
         body=message.body,
         sent_at=message.sent_at,
-        sender=message.sent_by.email,
+        sender=message.sender_email,
         in_reply_to=message.in_reply_to_id,
         answer_due_at=message.answer_due_at,
         attachments=[(a.name, a.size, a.sha256) for a in message.attachments.all()],

@@ -6,7 +6,7 @@ Anything else is « not found », so the existence of a message is never told.
 
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -86,8 +86,9 @@ def company_threads(user):
                 filter=Q(messages__direction=Direction.TO_COMPANY, messages__first_read_at__isnull=True),
             ),
             total=Count("messages"),
+            last_sent_at=Max("messages__sent_at"),
         )
-        .order_by("-consultation__published_at", "-pk")
+        .order_by("-last_sent_at", "-pk")
     )
 
 

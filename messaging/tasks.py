@@ -31,3 +31,8 @@ def delivery_send(self, delivery_id: int) -> None:
             self.apply(args=(delivery_id,), retries=self.request.retries + 1)
             return
         raise self.retry(exc=error, countdown=backoff(self.request.retries)) from error
+
+
+@shared_task
+def deliveries_sweep() -> dict[str, int]:
+    return delivery.deliveries_sweep()

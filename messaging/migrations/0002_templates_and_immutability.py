@@ -25,10 +25,12 @@ BEGIN
         RAISE EXCEPTION 'a sent message is never deleted';
     END IF;
     IF (NEW.thread_id, NEW.direction, NEW.kind, NEW.subject, NEW.body, NEW.sent_at, NEW.sent_by_id,
-        NEW.batch, NEW.in_reply_to_id, NEW.answer_due_at, NEW.is_late, NEW.content_sha256)
+        NEW.batch, NEW.in_reply_to_id, NEW.answer_due_at, NEW.is_late, NEW.content_sha256,
+        NEW.sender_email, NEW.company_siret, NEW.consultation_reference)
        IS DISTINCT FROM
        (OLD.thread_id, OLD.direction, OLD.kind, OLD.subject, OLD.body, OLD.sent_at, OLD.sent_by_id,
-        OLD.batch, OLD.in_reply_to_id, OLD.answer_due_at, OLD.is_late, OLD.content_sha256) THEN
+        OLD.batch, OLD.in_reply_to_id, OLD.answer_due_at, OLD.is_late, OLD.content_sha256,
+        OLD.sender_email, OLD.company_siret, OLD.consultation_reference) THEN
         RAISE EXCEPTION 'a sent message is never changed';
     END IF;
     IF OLD.first_read_at IS NOT NULL AND (NEW.first_read_at, NEW.first_read_by_id)
@@ -62,7 +64,12 @@ WHEN NEW.subject IS NOT OLD.subject OR NEW.body IS NOT OLD.body OR NEW.sent_at I
     OR NEW.content_sha256 IS NOT OLD.content_sha256 OR NEW.thread_id IS NOT OLD.thread_id
     OR NEW.kind IS NOT OLD.kind OR NEW.answer_due_at IS NOT OLD.answer_due_at
     OR NEW.is_late IS NOT OLD.is_late OR NEW.sent_by_id IS NOT OLD.sent_by_id
-    OR (OLD.first_read_at IS NOT NULL AND NEW.first_read_at IS NOT OLD.first_read_at)
+    OR NEW.direction IS NOT OLD.direction OR NEW.batch IS NOT OLD.batch
+    OR NEW.in_reply_to_id IS NOT OLD.in_reply_to_id OR NEW.sender_email IS NOT OLD.sender_email
+    OR NEW.company_siret IS NOT OLD.company_siret
+    OR NEW.consultation_reference IS NOT OLD.consultation_reference
+    OR (OLD.first_read_at IS NOT NULL AND (NEW.first_read_at IS NOT OLD.first_read_at
+        OR NEW.first_read_by_id IS NOT OLD.first_read_by_id))
 BEGIN
     SELECT RAISE(ABORT, 'a sent message is never changed');
 END;

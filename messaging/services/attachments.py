@@ -75,11 +75,6 @@ def attachment_save(uploaded, name: str, scan: str) -> StoredFile:
     return StoredFile(name=name, blob=blob, size=uploaded.size, sha256=sha256, scan=scan)
 
 
-def attachment_store(uploaded) -> StoredFile:
-    """Check, scan and store one uploaded file, in chunks; refuse it with the reason."""
-    return attachment_save(uploaded, *attachment_check(uploaded))
-
-
 def attachments_store(files) -> list[StoredFile]:
     files = list(files or [])
     if len(files) > settings.MESSAGE_ATTACHMENTS_MAX:
@@ -96,7 +91,20 @@ def attachments_store(files) -> list[StoredFile]:
         )
     # Every file is checked before any is stored: a refused file leaves nothing behind.
     checked = [attachment_check(f) for f in files]
-    return [attachment_save(f, name, scan) for f, (name, scan) in zip(files, checked, strict=True)]
+    stored: list[StoredFile] = []
+    try:
+        for f, (name, scan) in zip(files, checked, strict=True):
+            stored.append(attachment_save(f, name, scan))
+    except Exception:
+        blobs_discard(stored)
+        raise
+    return stored
+
+
+def blobs_discard(stored: list[StoredFile]) -> None:
+    """Remove files stored for a message that was not sent after all."""
+    for item in stored:
+        default_storage.delete(item.blob)
 
 
 def attachments_attach(message: Message, stored: list[StoredFile]) -> None:

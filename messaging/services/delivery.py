@@ -6,6 +6,9 @@ after the commit, retried with back-off; a permanent failure flags the message f
 the agent.
 """
 
+from datetime import timedelta
+from functools import partial
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -25,14 +28,49 @@ def message_url(message: Message, *, for_company: bool) -> str:
 
 
 def deliveries_queue(message: Message, users) -> list[Delivery]:
+    """One e-mail per recipient, queued after the commit. With no one to tell (no active
+    user with an address), the message is flagged at once, as a failed e-mail would be."""
     deliveries = Delivery.objects.bulk_create(
         Delivery(message=message, user=user, email=user.email) for user in users if user.email
     )
+    if not deliveries:
+        message.email_failed = True
+        message.save(update_fields=["email_failed"])
+        return []
+    for pk in Delivery.objects.filter(message=message).order_by("pk").values_list("pk", flat=True):
+        # Robust: a broker down after the commit must not turn a sent message into an
+        # error page; the sweep queues what was left pending.
+        transaction.on_commit(partial(_queue, pk), robust=True)
+    return deliveries
+
+
+def _queue(delivery_id: int) -> None:
     from messaging.tasks import delivery_send
 
-    ids = [d.pk for d in Delivery.objects.filter(message=message).order_by("pk")]
-    transaction.on_commit(lambda: [delivery_send.delay(pk) for pk in ids])
-    return deliveries
+    delivery_send.delay(delivery_id)
+
+
+# A delivery never tried this long after sending was lost on its way to the queue; one
+# still pending after the whole retry schedule (about two hours) is given up.
+REQUEUE_AFTER = timedelta(minutes=10)
+GIVE_UP_AFTER = timedelta(hours=6)
+
+
+def deliveries_sweep() -> dict[str, int]:
+    """Queue again the e-mails lost before their first try; fail the ones stuck for hours."""
+    now = clock.now()
+    pending = Delivery.objects.filter(status=DeliveryStatus.PENDING)
+    stuck = list(pending.filter(message__sent_at__lte=now - GIVE_UP_AFTER).values_list("pk", flat=True))
+    for pk in stuck:
+        delivery_fail(delivery_id=pk)
+    lost = list(
+        pending.filter(attempts=0, message__sent_at__lte=now - REQUEUE_AFTER)
+        .exclude(pk__in=stuck)
+        .values_list("pk", flat=True)
+    )
+    for pk in lost:
+        _queue(pk)
+    return {"requeued": len(lost), "failed": len(stuck)}
 
 
 def _render(delivery: Delivery) -> tuple[str, str]:
@@ -73,6 +111,8 @@ def delivery_attempt(*, delivery_id: int) -> None:
 def delivery_fail(*, delivery_id: int) -> None:
     """Give up on an e-mail: the message is flagged so the agent knows to reach the company."""
     delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+    if delivery.status != DeliveryStatus.PENDING:
+        return
     Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED)
     message = delivery.message
     if not message.email_failed:

@@ -21,7 +21,7 @@ from consultations.models import Consultation, Download, Question, State
 from messaging.errors import MessagingError
 from messaging.models import Direction, Kind, Message, Thread
 from messaging.proof import content_canonical
-from messaging.services.attachments import StoredFile, attachments_attach, attachments_store
+from messaging.services.attachments import StoredFile, attachments_attach, attachments_store, blobs_discard
 from messaging.services.delivery import deliveries_queue
 
 SUBJECT_MAX_LENGTH = 255
@@ -93,6 +93,22 @@ def recipient_users(consultation: Consultation, company: Company) -> list:
     return list(users.filter(pk__in=involved)) or list(users)
 
 
+def buyer_recipients(message: Message) -> list:
+    """Who is told of a company's answer: the agent who wrote, else the consultation's
+    author, else every agent of the buyer who may create consultations."""
+    consultation = message.thread.consultation
+    for user in (message.sent_by, consultation.created_by):
+        if user is not None and user.is_active and agent_belongs(user, consultation):
+            return [user]
+    return list(
+        get_user_model()
+        .objects.filter(
+            agent__organisation_id=consultation.organisation_id, agent__can_create=True, is_active=True
+        )
+        .order_by("email")
+    )
+
+
 def _create(
     *,
     thread: Thread,
@@ -133,6 +149,9 @@ def _create(
         in_reply_to=in_reply_to,
         answer_due_at=answer_due_at,
         is_late=is_late,
+        sender_email=sender.email,
+        company_siret=thread.company.siret,
+        consultation_reference=thread.consultation.reference,
         content_sha256=hashlib.sha256(canonical).hexdigest(),
         **fields,
     )
@@ -162,7 +181,7 @@ def message_send(
         )
     if kind not in Kind.values or kind == Kind.REPLY:
         raise MessagingError(_("Choisissez le type du message."), field="kind")
-    consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
+    consultation = Consultation.objects.get(pk=consultation.pk)
     if consultation.state not in MESSAGING_STATES:
         raise MessagingError(
             _("La messagerie s'ouvre à la mise en ligne de la consultation ; elle est « %(state)s ».")
@@ -186,18 +205,23 @@ def message_send(
     now = clock.now()
     if answer_due_at is not None and answer_due_at <= now:
         raise MessagingError(_("La date de réponse attendue doit être dans le futur."), field="answer_due_at")
+    # Scanning and storing may take a while: no row is locked meanwhile.
     stored = attachments_store(files)
-    return _broadcast(
-        consultation=consultation,
-        companies=companies,
-        user=user,
-        kind=kind,
-        subject=subject,
-        body=body,
-        answer_due_at=answer_due_at,
-        stored=stored,
-        sent_at=now,
-    )
+    try:
+        return _broadcast(
+            consultation=consultation,
+            companies=companies,
+            user=user,
+            kind=kind,
+            subject=subject,
+            body=body,
+            answer_due_at=answer_due_at,
+            stored=stored,
+            sent_at=now,
+        )
+    except Exception:
+        blobs_discard(stored)
+        raise
 
 
 def _broadcast(*, consultation, companies, user, kind, subject, body, stored, sent_at, answer_due_at=None):
@@ -271,23 +295,27 @@ def message_reply(*, user, message: Message, body: str, files=()) -> Message:
         body, field="body", max_length=BODY_MAX_LENGTH, empty=_("Votre réponse est vide : écrivez son texte.")
     )
     stored = attachments_store(files)
+    # The answer's time is taken once its files are in: that is when it is received.
     now = clock.now()
     is_late = message.answer_due_at is not None and now >= message.answer_due_at
     subject = message.subject if message.subject.startswith("Re : ") else f"Re : {message.subject}"
-    reply = _create(
-        thread=thread,
-        direction=Direction.TO_BUYER,
-        kind=Kind.REPLY,
-        subject=subject[:SUBJECT_MAX_LENGTH],
-        body=body,
-        sent_at=now,
-        sender=user,
-        in_reply_to=message,
-        is_late=is_late,
-        stored=stored,
-    )
-    agents = [message.sent_by] if message.sent_by.is_active else []
-    deliveries_queue(reply, agents)
+    try:
+        reply = _create(
+            thread=thread,
+            direction=Direction.TO_BUYER,
+            kind=Kind.REPLY,
+            subject=subject[:SUBJECT_MAX_LENGTH],
+            body=body,
+            sent_at=now,
+            sender=user,
+            in_reply_to=message,
+            is_late=is_late,
+            stored=stored,
+        )
+        deliveries_queue(reply, buyer_recipients(message))
+    except Exception:
+        blobs_discard(stored)
+        raise
     event_record(
         action="message.replied",
         actor=user,

@@ -5,7 +5,7 @@ A message, thread or file of another company is « not found » (the selectors s
 """
 
 from django.contrib import messages
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,7 +28,7 @@ from messaging.services.sending import message_read, message_reply
 @company_user_required
 @require_GET
 def inbox(request):
-    threads = selectors.company_threads(request.user).annotate(last_sent_at=Max("messages__sent_at"))
+    threads = selectors.company_threads(request.user)
     return render(request, "messaging/company/inbox.html", {"threads": threads})
 
 
@@ -142,7 +142,9 @@ def attachment(request, pk: int, attachment_pk: int):
 @company_user_required
 @require_GET
 def proof(request, pk: int):
+    """The PDF proof holds the message's text: fetching it is reading the message."""
     current = selectors.company_message(request.user, pk)
+    message_read(user=request.user, message=current)
     # Imported here: the PDF module is heavy and only this page needs it.
     from messaging.proof_pdf import message_proof_pdf
 

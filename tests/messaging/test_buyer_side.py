@@ -196,6 +196,18 @@ def test_a_selection_reaches_exactly_the_chosen_companies(agent_client, consulta
     assert second.user.email not in [e.to[0] for e in mail.outbox]
 
 
+@pytest.mark.parametrize("value", ["99999999999999999999999", "abc", "-1"])
+def test_a_forged_company_id_in_a_selection_is_an_invalid_choice_not_an_error_page(
+    agent_client, consultation, downloader, value
+):
+    response = agent_client.post(
+        compose_url(consultation), form_fields(recipients="selection", companies=[value])
+    )
+
+    assert response.status_code == 200
+    assert not Message.objects.exists()
+
+
 def test_a_company_that_is_no_contact_of_the_consultation_cannot_be_chosen(
     agent_client, consultation, downloader
 ):

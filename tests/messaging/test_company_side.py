@@ -563,7 +563,6 @@ def test_an_agent_of_another_organisation_cannot_read_for_the_company(buyer, con
 
 
 def test_the_company_downloads_the_pdf_proof_of_its_message(client, buyer, consultation, contact, clock):
-    pytest.importorskip("messaging.proof_pdf")
     message = send(buyer, consultation, contact)
     client.force_login(contact.user)
     client.get(message_url(message))
@@ -574,3 +573,16 @@ def test_the_company_downloads_the_pdf_proof_of_its_message(client, buyer, consu
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     assert response["Content-Disposition"] == f'attachment; filename="preuve-message-{message.pk}.pdf"'
+
+
+def test_the_proof_holds_the_text_so_fetching_it_first_is_reading_the_message(
+    client, buyer, consultation, contact, clock
+):
+    message = send(buyer, consultation, contact)
+    client.force_login(contact.user)
+
+    response = client.get(reverse("messaging:company_proof", args=[message.pk]))
+
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.first_read_at == clock() and message.first_read_by == contact.user

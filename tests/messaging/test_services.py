@@ -164,6 +164,8 @@ def test_a_first_reading_cannot_be_rewritten_even_in_the_database(buyer, downloa
 
     with pytest.raises(DatabaseError), transaction.atomic():
         Message.objects.filter(pk=message.pk).update(first_read_at=clock() + timedelta(days=3))
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(first_read_by=buyer.user)
 
     message.refresh_from_db()
     assert message.first_read_at == clock()
@@ -205,6 +207,21 @@ def test_the_content_hash_covers_the_text_and_the_attachments(buyer, downloaded,
     message = Message.objects.prefetch_related("attachments").get(pk=message.pk)
     message.attachments.all()[0].sha256 = "0" * 64
     assert message_hash(message) != message.content_sha256
+
+
+def test_editing_the_senders_address_or_the_siret_later_does_not_make_a_message_look_altered(
+    buyer, downloaded, company_user
+):
+    (message,) = send(buyer, downloaded, [company_user.company])
+
+    buyer.user.email = "nouvelle.adresse@testville.fr"
+    buyer.user.save()
+    company_user.company.siret = "73282932000074"
+    company_user.company.save()
+
+    message = Message.objects.get(pk=message.pk)
+    assert message_intact(message)
+    assert message.sender_email != buyer.user.email
 
 
 def test_a_batch_shares_one_stored_file(buyer, downloaded, company_user, other_company_user):
@@ -295,3 +312,65 @@ def test_a_template_edited_in_the_admin_is_used_and_a_removed_one_falls_back_to_
     MessageTemplate.objects.filter(kind=Kind.NEGOTIATION).delete()
     subject, body = template_for(Kind.NEGOTIATION, consultation)
     assert consultation.reference in subject and consultation.title in body
+
+
+def test_a_lost_email_is_queued_again_and_a_hopeless_one_flags_the_message(
+    buyer, downloaded, company_user, other_company_user, clock, mailoutbox
+):
+    from messaging.models import Delivery, DeliveryStatus
+    from messaging.services.delivery import deliveries_sweep
+
+    # GIVEN two messages whose e-mails never reached the queue (the commit's callbacks did not run)
+    (lost,) = send(buyer, downloaded, [company_user.company])
+    clock.advance(hours=7)
+    (recent,) = send(buyer, downloaded, [other_company_user.company])
+
+    # WHEN the sweep runs 15 minutes later
+    clock.advance(minutes=15)
+    assert deliveries_sweep() == {"requeued": 1, "failed": 1}
+
+    # THEN the one sent 7 hours ago is given up and flagged; the recent one is sent now
+    lost.refresh_from_db()
+    assert lost.email_failed and lost.deliveries.get().status == DeliveryStatus.FAILED
+    assert Delivery.objects.get(message=recent).status == DeliveryStatus.SENT
+    assert [mail.to for mail in mailoutbox] == [[other_company_user.user.email]]
+
+
+def test_a_message_with_no_one_to_notify_is_flagged_at_once(buyer, downloaded, company_user):
+    company_user.user.is_active = False
+    company_user.user.save()
+
+    (message,) = send(buyer, downloaded, [company_user.company])
+
+    assert message.email_failed and not message.deliveries.exists()
+
+
+def test_an_answer_reaches_the_consultations_author_when_the_writer_has_left(
+    buyer, downloaded, company_user, organisation, mailoutbox, django_capture_on_commit_callbacks
+):
+    colleague = AgentFactory(organisation=organisation)
+    (message,) = send(colleague, downloaded, [company_user.company])
+    colleague.user.is_active = False
+    colleague.user.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message_reply(user=company_user.user, message=message, body="Voici le Kbis.")
+
+    assert [mail.to for mail in mailoutbox if "Réponse" in mail.subject] == [[buyer.user.email]]
+
+
+def test_files_already_stored_are_removed_when_the_sending_fails(
+    buyer, downloaded, company_user, monkeypatch
+):
+    from django.core.files.storage import default_storage
+
+    import messaging.services.sending as sending
+
+    def broken(**kwargs):
+        raise RuntimeError("panne")
+
+    monkeypatch.setattr(sending, "_broadcast", broken)
+    with pytest.raises(RuntimeError):
+        send(buyer, downloaded, [company_user.company], files=[SimpleUploadedFile("Kbis.pdf", PDF)])
+
+    assert default_storage.listdir("messaging")[1] == []
