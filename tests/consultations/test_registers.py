@@ -3,7 +3,6 @@
 import csv
 import io
 import re
-import zlib
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from consultations.exports import offline_url_fetcher, register_pdf_html
 from consultations.models import Download, Question
 from consultations.registers import register_build
 from tests.factories import PARIS, T0, AgentFactory, consultation_online
+from tests.pdf import pdf_streams, pdf_title
 
 
 @pytest.fixture
@@ -164,22 +164,6 @@ def test_the_registers_in_xlsx(client, consultation, registers, buyer, company_u
     formula_like = cells[header + 1][5]
     assert formula_like.data_type == "s" and formula_like.value.startswith("=HYPERLINK")
     assert cells[header + 2][7].value == "Sans réponse"
-
-
-def pdf_streams(content: bytes) -> bytes:
-    inflated = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
-        try:
-            inflated.append(zlib.decompress(match.group(1)))
-        except zlib.error:
-            continue
-    return content + b"\n".join(inflated)
-
-
-def pdf_title(content: bytes) -> str:
-    match = re.search(rb"/Title\s*<feff([0-9a-f]+)>", pdf_streams(content))
-    assert match, "the PDF has no title"
-    return bytes.fromhex(match.group(1).decode()).decode("utf-16-be")
 
 
 def test_the_registers_in_pdf(client, consultation, registers, buyer, company_user, clock):

@@ -5,7 +5,6 @@ import csv
 import hashlib
 import io
 import re
-import zlib
 from datetime import datetime, timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from messaging.services.delivery import delivery_fail
 from messaging.services.sending import message_read, message_reply, message_send
 from tests.conftest import login_verified
 from tests.factories import PARIS, T0, AgentFactory, CompanyUserFactory, consultation_online, download_record
+from tests.pdf import pdf_streams, pdf_title
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 ASKED_AT = datetime(2026, 3, 3, 10, 15, 7, tzinfo=PARIS)
@@ -290,22 +290,6 @@ def test_only_agents_of_the_organisation_export_the_register_of_exchanges(
 
 
 # --- The proof of one message ----------------------------------------------------------
-
-
-def pdf_streams(content: bytes) -> bytes:
-    inflated = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
-        try:
-            inflated.append(zlib.decompress(match.group(1)))
-        except zlib.error:
-            continue
-    return content + b"\n".join(inflated)
-
-
-def pdf_title(content: bytes) -> str:
-    match = re.search(rb"/Title\s*<feff([0-9a-f]+)>", pdf_streams(content))
-    assert match, "the PDF has no title"
-    return bytes.fromhex(match.group(1).decode()).decode("utf-16-be")
 
 
 def text_of(html: str) -> str:
