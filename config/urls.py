@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("consultations.urls")),
     path("", include("messaging.urls")),
+    path("", include("deposits.urls")),
 ]

@@ -1,6 +1,7 @@
 """Demo consultations for `seed_demo`: created through the same services as a real
 buyer's, so the newcomer sees them online, with their history, at once."""
 
+import secrets
 from datetime import datetime, time, timedelta
 
 from django.core.files.base import ContentFile
@@ -24,6 +25,7 @@ from consultations.services.lifecycle import (
     consultation_validation_request,
 )
 from consultations.services.lots import lot_save
+from deposits.services.keys import opening_key_generate
 
 
 def _pdf(text: str) -> bytes:
@@ -132,6 +134,13 @@ def demo_consultations_create(*, organisation, buyer, validator) -> list[Consult
         for name, is_rules in (("Reglement_de_consultation.pdf", True), ("CCTP.pdf", False)):
             upload = ContentFile(_pdf(f"{spec['reference']} - {name}"), name=name)
             dce_file_add(consultation=consultation, user=buyer, uploaded=upload, is_rules=is_rules)
+        # Its PKCS#12 is dropped at once, with a password nobody saw: the demo's bids stay sealed.
+        opening_key_generate(
+            consultation=consultation,
+            user=buyer,
+            password=secrets.token_urlsafe(24),
+            label="Clé de démonstration",
+        )
         consultation_validation_request(consultation=consultation, user=buyer)
         consultation_approve(
             consultation=consultation, user=validator, comment="Validé pour la démonstration."

@@ -142,6 +142,12 @@ class ConsultationFactory(factory.django.DjangoModelFactory):
         dce_file_make(version, "RC.pdf", b"%PDF-1.4 reglement de consultation", is_rules=True)
         dce_file_make(version, "CCTP.pdf", b"%PDF-1.4 cahier des clauses techniques")
 
+    @factory.post_generation
+    def opening_key(self, create, extracted, **kwargs):
+        """One active opening key, the session's (``opening_key=False`` for none)."""
+        if create and extracted is not False:
+            opening_key_make(self)
+
 
 def dce_file_make(version: DceVersion, name: str, content: bytes, *, is_rules: bool = False) -> DceFile:
     import hashlib
@@ -192,3 +198,64 @@ def download_record(consultation: Consultation, company_user, *, at: datetime = 
         downloaded_at=at,
         file_name=file_name,
     )
+
+
+# --- Opening keys --------------------------------------------------------------------
+
+_opening_key_material: tuple | None = None
+
+
+def opening_key_material():
+    """(private key, certificate) of one RSA 3072 key pair shared by the whole test session:
+    generating one takes a noticeable part of a second."""
+    global _opening_key_material
+    if _opening_key_material is None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        private_key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, "Clé des tests"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Salle des marchés (tests)"),
+            ]
+        )
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(private_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(T0 - timedelta(days=365))
+            .not_valid_after(T0 + timedelta(days=20 * 365))
+            .sign(private_key, hashes.SHA256())
+        )
+        _opening_key_material = (private_key, certificate)
+    return _opening_key_material
+
+
+def opening_key_make(consultation: Consultation, **fields):
+    """An active opening key of the consultation, with the session's certificate."""
+    from cryptography.hazmat.primitives import serialization
+
+    from deposits.crypto import key_fingerprint
+    from deposits.models import KeyOrigin, OpeningKey
+
+    _private_key, certificate = opening_key_material()
+    values = {
+        "organisation_id": consultation.organisation_id,
+        "consultation": consultation,
+        "label": "Clé de test",
+        "certificate_pem": certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        "fingerprint": key_fingerprint(certificate.public_key()),
+        "key_size": certificate.public_key().key_size,
+        "not_before": certificate.not_valid_before_utc,
+        "not_after": certificate.not_valid_after_utc,
+        "origin": KeyOrigin.IMPORTED,
+        "created_at": T0,
+        "created_by": consultation.created_by,
+        **fields,
+    }
+    return OpeningKey.objects.create(**values)

@@ -150,6 +150,14 @@ def consultation_missing_data(consultation: Consultation, *, now: datetime | Non
         and not consultation.requested_documents.exists()
     ):
         missing.append(_("Modalités : indiquez au moins un document demandé dans les enveloppes."))
+    # The organisation's backup key is not enough: the buyer must hold a key of its own.
+    if consultation.encrypted and not consultation.opening_keys.active().exists():
+        missing.append(
+            _(
+                "Chiffrement : générez ou importez au moins une clé de chiffrement (bi-clé) "
+                "pour ouvrir les plis."
+            )
+        )
     return missing
 
 

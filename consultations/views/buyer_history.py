@@ -34,9 +34,12 @@ ACTION_LABELS = {
     "message.first_read": gettext_lazy("Première lecture d'un message"),
     "message.proof_downloaded": gettext_lazy("Preuve d'un message téléchargée"),
     "register.exported": gettext_lazy("Registre exporté"),
+    "opening_key.generated": gettext_lazy("Clé de chiffrement générée"),
+    "opening_key.imported": gettext_lazy("Certificat de chiffrement importé"),
+    "opening_key.revoked": gettext_lazy("Clé de chiffrement retirée"),
 }
 # Kept in the log for the chain, not worth a line on screen.
-_HIDDEN_KEYS = {"sha256", "from", "to", "amendment", "question", "company"}
+_HIDDEN_KEYS = {"sha256", "from", "to", "amendment", "question", "company", "key", "key_size", "origin"}
 
 
 def _field_label(model, name: str) -> str:

@@ -25,6 +25,7 @@ _TAB_OF_PREFIX = {
     "accès": "pieces",
     "calendrier": "calendrier",
     "modalités": "modalites",
+    "chiffrement": "modalites",
 }
 
 

@@ -1,19 +1,23 @@
-"""An agent creates a consultation with two lots, a validator approves it, and a
-company finds it by keyword and downloads the DCE — in the system Chromium."""
+"""An agent creates a consultation with two lots and its opening key, a validator approves
+it, and a company finds it by keyword and downloads the DCE — in the system Chromium."""
 
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
 from playwright.sync_api import expect
 
 from config import clock
 from consultations.calendar import PARIS
 from consultations.models import Consultation, Download, State
+from deposits.crypto import key_fingerprint
 from tests.browser.test_accessibility import assert_no_violation
 from tests.factories import PASSWORD, AgentFactory, CompanyUserFactory, OrganisationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+KEY_PASSWORD = "Phrase secrète de la chapelle"
 
 
 def log_in(page, email):
@@ -88,6 +92,21 @@ def test_an_agent_creates_a_consultation_with_two_lots_which_a_company_finds_and
     page.goto(f"/acheteur/consultations/{consultation.pk}/modifier/modalites/")
     page.get_by_label("Acte d'engagement").check()
     save_and_stay(page)
+
+    # Opening key: generated on the platform, its private key downloaded once as a PKCS#12
+    page.get_by_role("link", name="Clés de chiffrement (bi-clés) de la consultation").click()
+    generate = page.get_by_role("region", name="Générer une bi-clé")
+    generate.get_by_label("Libellé de la clé").fill("Clé de la rédactrice")
+    generate.get_by_label("Mot de passe du fichier de clé :", exact=True).fill(KEY_PASSWORD)
+    generate.get_by_label("Mot de passe du fichier de clé (confirmation)").fill(KEY_PASSWORD)
+    assert_no_violation(page)
+    with page.expect_download() as key_download:
+        generate.get_by_role("button", name="Générer la clé et télécharger le fichier de clé privée").click()
+    assert key_download.value.suggested_filename.endswith(".p12")
+    private_key, _certificate, _others = pkcs12.load_key_and_certificates(
+        Path(key_download.value.path()).read_bytes(), KEY_PASSWORD.encode()
+    )
+    assert key_fingerprint(private_key.public_key()) == consultation.opening_keys.get().fingerprint
 
     # WHEN the agent asks for validation
     page.goto(f"/acheteur/consultations/{consultation.pk}/validation/")
