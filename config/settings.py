@@ -237,6 +237,8 @@ STORAGES = {
 DCE_MAX_FILE_BYTES = env_int("DCE_MAX_FILE_MB", 500, minimum=1) * 1024 * 1024
 MESSAGE_ATTACHMENT_MAX_BYTES = env_int("MESSAGE_ATTACHMENT_MAX_MB", 100, minimum=1) * 1024 * 1024
 MESSAGE_ATTACHMENTS_MAX = 20
+# Largest file of a deposit (« pli »), announced to tus clients as Tus-Max-Size.
+DEPOSIT_MAX_FILE_BYTES = env_int("DEPOSIT_MAX_FILE_MB", 2048, minimum=1) * 1024 * 1024
 
 # --- Antivirus -----------------------------------------------------------------
 # clamd's socket: unix:///run/clamav/clamd.ctl or tcp://clamav:3310; empty: no scan,

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from consultations.admin import ReadOnlyAdmin
-from deposits.models import OpeningKey
+from deposits.models import Deposit, DepositFile, Envelope, FilePart, OpeningKey, WrappedKey
 
 
 @admin.register(OpeningKey)
@@ -22,3 +22,69 @@ class OpeningKeyAdmin(ReadOnlyAdmin):
     search_fields = ["label", "fingerprint", "consultation__reference", "organisation__name"]
     list_select_related = ["consultation", "organisation"]
     raw_id_fields = ["organisation", "consultation", "created_by", "revoked_by"]
+
+
+class EnvelopeInline(admin.TabularInline):
+    model = Envelope
+    extra = 0
+    fields = ["kind", "lot"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Deposit)
+class DepositAdmin(ReadOnlyAdmin):
+    """Deposits are started, filled and finalised by the companies' users only; their time is
+    the database's. Administrators see names and sizes, never content (it is encrypted)."""
+
+    list_display = ["pk", "consultation", "company", "state", "status", "received_at", "is_practice"]
+    list_filter = ["state", "status", "is_practice"]
+    search_fields = ["consultation__reference", "company__name", "company__siret"]
+    list_select_related = ["consultation", "company"]
+    raw_id_fields = ["consultation", "company", "created_by", "finalised_by", "superseded_by"]
+    filter_horizontal = ["keys"]
+    inlines = [EnvelopeInline]
+
+
+@admin.register(Envelope)
+class EnvelopeAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "deposit", "kind", "lot"]
+    list_filter = ["kind"]
+    search_fields = ["deposit__consultation__reference", "deposit__company__name"]
+    list_select_related = ["deposit__consultation", "deposit__company", "lot"]
+    raw_id_fields = ["deposit", "lot"]
+
+
+@admin.register(DepositFile)
+class DepositFileAdmin(ReadOnlyAdmin):
+    list_display = ["name", "envelope", "size", "offset", "scan", "completed_at"]
+    list_filter = ["scan"]
+    search_fields = [
+        "name",
+        "sha256",
+        "envelope__deposit__consultation__reference",
+        "envelope__deposit__company__name",
+    ]
+    list_select_related = ["envelope__deposit__consultation", "envelope__deposit__company", "envelope__lot"]
+    raw_id_fields = ["envelope", "created_by"]
+    # The in-progress data key is encrypted, but it has no business on a screen.
+    exclude = ["upload_key", "nonce_prefix"]
+
+
+@admin.register(FilePart)
+class FilePartAdmin(ReadOnlyAdmin):
+    list_display = ["deposit_file", "number", "plaintext_offset", "plaintext_size", "stored_size"]
+    search_fields = ["object_name", "deposit_file__name"]
+    list_select_related = ["deposit_file"]
+    raw_id_fields = ["deposit_file"]
+
+
+@admin.register(WrappedKey)
+class WrappedKeyAdmin(ReadOnlyAdmin):
+    list_display = ["deposit_file", "opening_key"]
+    search_fields = ["deposit_file__name", "opening_key__fingerprint"]
+    list_select_related = ["deposit_file", "opening_key__consultation"]
+    raw_id_fields = ["deposit_file", "opening_key"]

@@ -1,14 +1,17 @@
 """Deposits and what they are encrypted to.
 
-For now: the opening keys (« bi-clé de chiffrement »). The platform keeps their
-certificates, never a private key: a key pair generated here leaves once, as a
-password-protected PKCS#12 file, in the answer to the agent who asked for it.
+The opening keys (« bi-clé de chiffrement »): the platform keeps their certificates,
+never a private key; a key pair generated here leaves once, as a password-protected
+PKCS#12 file, in the answer to the agent who asked for it. Then the deposits (« plis »),
+their envelopes and encrypted files, below.
 """
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from consultations.models import EnvelopeKind
 
 
 class KeyOrigin(models.TextChoices):
@@ -102,3 +105,258 @@ class OpeningKey(models.Model):
     def fingerprint_display(self) -> str:
         """Grouped by four hexadecimal digits, as read aloud over the phone."""
         return " ".join(self.fingerprint[i : i + 4] for i in range(0, len(self.fingerprint), 4))
+
+
+# --- Deposits ------------------------------------------------------------------------------
+#
+# A deposit (« pli ») of one company to one consultation holds envelopes, which hold files.
+# Each file is encrypted as it arrives (docs/deposit-format.md) and stored through Django's
+# default storage as immutable objects, one per accepted tus PATCH (``FilePart``):
+#
+#     the file's encrypted object = header (20 bytes, rebuilt from ``segment_size`` and
+#                                   ``nonce_prefix``) || part 1 || part 2 || …
+#
+# Every part holds whole segments only (the last part ends with the file's last segment),
+# so the concatenation is exactly the `sdmp-enc-1` file that tools/deposit_decrypt.py
+# reads, with the key file made from the ``WrappedKey`` rows.
+
+
+class DepositState(models.TextChoices):
+    DRAFT = "draft", _("En préparation")
+    FINALISED = "finalised", _("Validé")
+
+
+class DepositStatus(models.TextChoices):
+    """How a finalised deposit counts; judged by the database clock at finalisation."""
+
+    ON_TIME = "on_time", _("Reçu dans les délais")
+    LATE = "late", _("Reçu hors délai")
+    SUPERSEDED = "superseded", _("Remplacé par un dépôt ultérieur")
+
+
+class ScanResult(models.TextChoices):
+    PENDING = "pending", _("Analysé à la fin de l'envoi")
+    NOT_SCANNED = "not_scanned", _("Non analysé (antivirus non configuré)")
+    CLEAN = "clean", _("Aucun virus détecté")
+    INFECTED = "infected", _("Virus détecté")
+    FAILED = "failed", _("Analyse impossible")
+
+
+class Deposit(models.Model):
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="deposits",
+        verbose_name=_("consultation"),
+    )
+    company = models.ForeignKey(
+        "accounts.Company", on_delete=models.PROTECT, related_name="deposits", verbose_name=_("entreprise")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("commencé par")
+    )
+    created_at = models.DateTimeField(_("commencé le"))
+    state = models.CharField(
+        _("état"), max_length=16, choices=DepositState.choices, default=DepositState.DRAFT
+    )
+    # The database's time inside the transaction that finalised the deposit (config/clock.py).
+    received_at = models.DateTimeField(_("reçu le"), null=True, blank=True)
+    finalised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("validé par"),
+    )
+    status = models.CharField(_("statut"), max_length=16, choices=DepositStatus.choices, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("remplacé par"),
+    )
+    is_practice = models.BooleanField(_("dépôt d'essai"), default=False)
+    # The opening keys its files are encrypted to, fixed when its first file starts: the
+    # organisation's backup key may be replaced later, the files stay wrapped for this one.
+    keys = models.ManyToManyField(
+        OpeningKey, blank=True, related_name="deposits", verbose_name=_("clés de chiffrement")
+    )
+
+    class Meta:
+        verbose_name = _("pli")
+        verbose_name_plural = _("plis")
+        ordering = ["consultation_id", "received_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "company"],
+                condition=Q(state="draft"),
+                name="deposit_one_draft_per_company",
+            ),
+            models.CheckConstraint(
+                condition=(Q(state="draft") & Q(received_at__isnull=True) & Q(status=""))
+                | (Q(state="finalised") & Q(received_at__isnull=False) & ~Q(status="")),
+                name="deposit_finalised_has_time_and_status",
+            ),
+        ]
+        indexes = [models.Index(fields=["consultation", "company", "state"])]
+
+    def __str__(self) -> str:
+        return f"Pli n° {self.pk} — {self.company} ({self.consultation.reference})"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.state == DepositState.DRAFT
+
+
+class Envelope(models.Model):
+    deposit = models.ForeignKey(
+        Deposit, on_delete=models.CASCADE, related_name="envelopes", verbose_name=_("pli")
+    )
+    kind = models.CharField(_("enveloppe"), max_length=16, choices=EnvelopeKind.choices)
+    lot = models.ForeignKey(
+        "consultations.Lot",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lot"),
+    )
+
+    class Meta:
+        verbose_name = _("enveloppe")
+        verbose_name_plural = _("enveloppes")
+        ordering = ["deposit_id", "kind", "lot__number", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deposit", "kind"], condition=Q(lot__isnull=True), name="envelope_unique_without_lot"
+            ),
+            models.UniqueConstraint(
+                fields=["deposit", "kind", "lot"],
+                condition=Q(lot__isnull=False),
+                name="envelope_unique_per_lot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = self.get_kind_display()
+        return f"{label} — lot {self.lot.number}" if self.lot_id else str(label)
+
+
+class DepositFile(models.Model):
+    """One file of an envelope, and while it arrives, the state of its tus upload."""
+
+    envelope = models.ForeignKey(
+        Envelope, on_delete=models.CASCADE, related_name="files", verbose_name=_("enveloppe")
+    )
+    # The tus upload's public identifier, in its URL.
+    upload_id = models.UUIDField(_("identifiant d'envoi"), unique=True, editable=False)
+    name = models.CharField(_("nom du fichier"), max_length=255)
+    # The requested document (« Acte d'engagement »…) this file answers, as the consultation named it.
+    document_label = models.CharField(_("document demandé"), max_length=255, blank=True)
+    size = models.BigIntegerField(_("taille (octets)"))
+    # Plaintext bytes received, encrypted and stored: always a whole number of segments
+    # until the last PATCH reaches ``size``.
+    offset = models.BigIntegerField(_("octets reçus"), default=0)
+    sha256 = models.CharField(_("SHA-256 du contenu"), max_length=64, blank=True)
+    segment_size = models.PositiveIntegerField(_("taille des segments"))
+    nonce_prefix = models.BinaryField(_("préfixe des nonces"), max_length=7)
+    # The data key under the platform's upload key (deposits/ingest.py) while the file
+    # arrives; erased when it is complete, leaving only the copies wrapped for the opening keys.
+    upload_key = models.BinaryField(_("clé de données en cours d'envoi"), null=True, blank=True)
+    scan = models.CharField(
+        _("antivirus"), max_length=16, choices=ScanResult.choices, default=ScanResult.PENDING
+    )
+    scan_detail = models.CharField(_("résultat de l'antivirus"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("envoyé par")
+    )
+    created_at = models.DateTimeField(_("commencé le"))
+    completed_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("fichier de pli")
+        verbose_name_plural = _("fichiers de plis")
+        ordering = ["envelope_id", "created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gt=0), name="deposit_file_not_empty"),
+            models.CheckConstraint(
+                condition=Q(offset__gte=0) & Q(offset__lte=models.F("size")),
+                name="deposit_file_offset_in_file",
+            ),
+            models.CheckConstraint(
+                condition=(Q(completed_at__isnull=True) & ~Q(offset=models.F("size")))
+                | (Q(completed_at__isnull=False) & Q(offset=models.F("size")) & Q(upload_key__isnull=True)),
+                name="deposit_file_complete_when_all_received",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_at is not None
+
+    def encrypted_header(self) -> bytes:
+        from deposits.ingest import header_of
+
+        return header_of(bytes(self.nonce_prefix), self.segment_size)
+
+    def encrypted_size(self) -> int:
+        from deposits.crypto import encrypted_size
+
+        return encrypted_size(self.size, self.segment_size)
+
+
+class FilePart(models.Model):
+    """One stored object of a file: the segments one PATCH brought, encrypted."""
+
+    deposit_file = models.ForeignKey(
+        DepositFile, on_delete=models.CASCADE, related_name="parts", verbose_name=_("fichier")
+    )
+    number = models.PositiveIntegerField(_("numéro"))
+    object_name = models.CharField(_("objet stocké"), max_length=255, unique=True)
+    # The plaintext range it holds: [plaintext_offset, plaintext_offset + plaintext_size).
+    plaintext_offset = models.BigIntegerField(_("position dans le fichier"))
+    plaintext_size = models.BigIntegerField(_("octets du fichier"))
+    stored_size = models.BigIntegerField(_("taille stockée (octets)"))
+
+    class Meta:
+        verbose_name = _("partie de fichier")
+        verbose_name_plural = _("parties de fichiers")
+        ordering = ["deposit_file_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["deposit_file", "number"], name="file_part_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deposit_file} — {self.number}"
+
+
+class WrappedKey(models.Model):
+    """A file's data key wrapped (RSA-OAEP-SHA256) for one opening key."""
+
+    deposit_file = models.ForeignKey(
+        DepositFile, on_delete=models.CASCADE, related_name="wrapped_keys", verbose_name=_("fichier")
+    )
+    opening_key = models.ForeignKey(
+        OpeningKey,
+        on_delete=models.PROTECT,
+        related_name="wrapped_keys",
+        verbose_name=_("clé de chiffrement"),
+    )
+    wrapped = models.BinaryField(_("clé de données chiffrée"))
+
+    class Meta:
+        verbose_name = _("clé de données chiffrée")
+        verbose_name_plural = _("clés de données chiffrées")
+        ordering = ["deposit_file_id", "opening_key_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["deposit_file", "opening_key"], name="wrapped_key_one_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deposit_file} — {self.opening_key.fingerprint[:16]}"

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from deposits import tus
 from deposits.views import buyer_keys
 
 app_name = "deposits"
@@ -29,4 +30,7 @@ urlpatterns = [
         buyer_keys.backup_key_revoke,
         name="buyer_backup_key_revoke",
     ),
+    # Resumable uploads of the files of a deposit (tus 1.0, deposits/tus.py).
+    path("depots/tus/", tus.tus_endpoint, name="tus_endpoint"),
+    path("depots/tus/<uuid:upload_id>/", tus.tus_upload, name="tus_upload"),
 ]
