@@ -35,7 +35,7 @@ DATA_KEY_SIZE = 32
 RSA_MIN_BITS = 3072
 KEY_FILE_FORMAT = "sdmp-enc-1"
 
-_HEADER = struct.Struct(">8sI7sB")  # magic, segment size, nonce prefix, version
+HEADER_STRUCT = struct.Struct(">8sI7sB")  # magic, segment size, nonce prefix, version
 _LAST_INDEX = 2**32 - 1  # the index is 4 bytes of the nonce: it must never wrap around
 _OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -78,7 +78,8 @@ def _check_data_key(data_key: bytes) -> None:
         raise ValueError(f"a data key is {DATA_KEY_SIZE} bytes")
 
 
-def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
+def segment_nonce(prefix: bytes, index: int, last: bool) -> bytes:
+    """Segment ``index``'s 12-byte nonce: prefix, 32-bit counter, last flag (the STREAM construction)."""
     return prefix + struct.pack(">IB", index, 1 if last else 0)
 
 
@@ -103,7 +104,7 @@ class StreamEncryptor:
         self._aead = AESGCM(data_key)
         self._segment_size = segment_size
         self._prefix = prefix
-        self._header = _HEADER.pack(MAGIC, segment_size, prefix, VERSION)
+        self._header = HEADER_STRUCT.pack(MAGIC, segment_size, prefix, VERSION)
         self._pending = bytearray()
         self._index = 0
         self._size = 0
@@ -127,7 +128,7 @@ class StreamEncryptor:
     def _seal(self, chunk, *, last: bool) -> bytes:
         if self._index == _LAST_INDEX and not last:
             raise ValueError("a file cannot have more than 2**32 segments")
-        sealed = self._aead.encrypt(_nonce(self._prefix, self._index, last), chunk, self._header)
+        sealed = self._aead.encrypt(segment_nonce(self._prefix, self._index, last), chunk, self._header)
         self._index += 1
         return sealed
 
@@ -202,7 +203,7 @@ def _read_exactly(read: Callable[[int], bytes], size: int) -> bytes:
 def _parse_header(header: bytes) -> tuple[int, bytes]:
     if len(header) < HEADER_SIZE or not header.startswith(MAGIC):
         raise DecryptionError("Ce fichier n'est pas un fichier chiffré de la plateforme.")
-    _magic, segment_size, prefix, version = _HEADER.unpack(header)
+    _magic, segment_size, prefix, version = HEADER_STRUCT.unpack(header)
     if version != VERSION:
         raise DecryptionError(f"Ce fichier chiffré utilise une version de format inconnue ({version}).")
     if not SEGMENT_SIZE_MIN <= segment_size <= SEGMENT_SIZE_MAX:
@@ -231,7 +232,7 @@ def decrypt_stream(source: Callable[[int], bytes] | BinaryIO, data_key: bytes) -
         if index > _LAST_INDEX:
             raise DecryptionError("Le fichier chiffré compte trop de segments.", segment=index)
         try:
-            plaintext = aead.decrypt(_nonce(prefix, index, last), current, header)
+            plaintext = aead.decrypt(segment_nonce(prefix, index, last), current, header)
         except InvalidTag:
             raise DecryptionError(
                 f"Le fichier chiffré est altéré ou tronqué (segment {index}).", segment=index

@@ -104,7 +104,7 @@ def upload_key_open(sealed: bytes, *, upload_id) -> bytes:
 
 def header_of(nonce_prefix: bytes, segment_size: int) -> bytes:
     """The 20-byte header of the file's encrypted object (docs/deposit-format.md)."""
-    return crypto._HEADER.pack(crypto.MAGIC, segment_size, nonce_prefix, crypto.VERSION)
+    return crypto.HEADER_STRUCT.pack(crypto.MAGIC, segment_size, nonce_prefix, crypto.VERSION)
 
 
 def segment_count(size: int, segment_size: int) -> int:
@@ -135,7 +135,7 @@ class _Sealer:
 
     def _seal(self, chunk) -> bytes:
         last = self.index == self._last_index
-        sealed = self._aead.encrypt(crypto._nonce(self._prefix, self.index, last), chunk, self._header)
+        sealed = self._aead.encrypt(crypto.segment_nonce(self._prefix, self.index, last), chunk, self._header)
         self.index += 1
         self.sealed_plaintext += len(chunk)
         self.sealed_bytes += len(sealed)

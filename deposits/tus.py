@@ -44,7 +44,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from deposits.services import queries
+from deposits import selectors
 from deposits.services.deposits import company_user_require
 from deposits.services.errors import DepositError
 from deposits.services.uploads import deposit_file_create, deposit_file_receive, deposit_file_remove
@@ -178,10 +178,10 @@ def _create(request: HttpRequest) -> HttpResponse:
     size = _integer(request.headers.get("Upload-Length"), "Upload-Length")
     metadata = metadata_parse(request.headers.get("Upload-Metadata", ""))
     company_user = company_user_require(request.user)
-    deposit = queries.deposit_of_company(metadata.get("deposit"), company_user.company_id)
+    deposit = selectors.deposit_of_company(metadata.get("deposit"), company_user.company_id)
     if deposit is None:
         raise _Refusal(404, _("Ce pli est introuvable."))
-    envelope = queries.envelope_of(
+    envelope = selectors.envelope_of(
         deposit,
         envelope_id=metadata.get("envelope"),
         kind=metadata.get("kind", ""),
@@ -284,7 +284,7 @@ def tus_upload(request: HttpRequest, upload_id) -> HttpResponse:
 
     def handle():
         _precheck(request)
-        deposit_file = queries.upload_of(upload_id, request.user)
+        deposit_file = selectors.upload_of(upload_id, request.user)
         if deposit_file is None:
             raise _Refusal(404, _("Cet envoi est introuvable."))
         if method == "HEAD":

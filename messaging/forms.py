@@ -15,7 +15,8 @@ from config import clock
 from config.filetypes import ACCEPTED_EXTENSIONS
 from consultations.calendar import paris_moment, validate_plausible_date
 from consultations.forms_buyer_calendar import DateInput, TimeInput
-from messaging.forms_reply import MultipleFileField, files_help_text
+from consultations.forms_buyer_files import MultipleFileField
+from messaging.forms_reply import files_help_text
 from messaging.models import AGENT_KINDS
 from messaging.services.sending import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH, downloader_companies
 

@@ -12,27 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from config import antivirus
 from config.filetypes import ACCEPTED_EXTENSIONS
+from consultations.forms_buyer_files import MultipleFileField
 from messaging.services.sending import BODY_MAX_LENGTH
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """A file input that accepts several files; cleans to a list (empty when none)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single_clean = super().clean
-        if isinstance(data, list | tuple):
-            return [single_clean(item, initial) for item in data]
-        if not data:
-            return []
-        return [single_clean(data, initial)]
 
 
 def accepted_formats_text() -> str:

@@ -91,14 +91,6 @@ class Thread(models.Model):
         return f"{self.consultation.reference} — {self.company.name}"
 
 
-class MessageQuerySet(models.QuerySet):
-    def to_company(self):
-        return self.filter(direction=Direction.TO_COMPANY)
-
-    def unread(self):
-        return self.filter(first_read_at__isnull=True)
-
-
 class ImmutableError(Exception):
     """A sent message, its attachments and its first reading are never changed."""
 
@@ -137,8 +129,6 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     email_failed = models.BooleanField(_("échec de la notification"), default=False)
-
-    objects = MessageQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("message")

@@ -20,9 +20,8 @@ from audit.services import event_record
 from config import clock
 from consultations.models import Consultation, ElectronicResponse, EnvelopeKind, State
 from deposits.models import Deposit, DepositState, DepositStatus, Envelope
-from deposits.selectors import opening_keys_for
+from deposits.selectors import deposit_files, opening_keys_for
 from deposits.services.errors import DepositError
-from deposits.services.queries import deposit_files
 
 # New files arrive only while the consultation is online (after its deadline too: the
 # finalisation judges them late). A deposit whose files were sent before the closing may

@@ -32,7 +32,7 @@ from config.filetypes import MAGIC, extension_of, upload_check
 from consultations.validators import validate_file_name
 from deposits import crypto, ingest
 from deposits.models import Deposit, DepositFile, Envelope, FilePart, OpeningKey, ScanResult, WrappedKey
-from deposits.selectors import opening_keys_for
+from deposits.selectors import opening_keys_for, part_names
 from deposits.services.deposits import (
     FINALISING_STATES,
     accepting_require,
@@ -40,7 +40,6 @@ from deposits.services.deposits import (
     draft_require,
 )
 from deposits.services.errors import DepositError
-from deposits.services.queries import part_names
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ def deliveries_queue(message: Message, users) -> list[Delivery]:
         message.email_failed = True
         message.save(update_fields=["email_failed"])
         return []
-    for pk in Delivery.objects.filter(message=message).order_by("pk").values_list("pk", flat=True):
+    for pk in (delivery.pk for delivery in deliveries):
         # Robust: a broker down after the commit must not turn a sent message into an
         # error page; the sweep queues what was left pending.
         transaction.on_commit(partial(_queue, pk), robust=True)

@@ -6,6 +6,7 @@ recipient (sent by Celery after the commit), and leaves an audit event.
 """
 
 import hashlib
+import uuid
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -225,8 +226,6 @@ def message_send(
 
 
 def _broadcast(*, consultation, companies, user, kind, subject, body, stored, sent_at, answer_due_at=None):
-    import uuid
-
     batch = uuid.uuid4()
     messages = []
     for company in companies:

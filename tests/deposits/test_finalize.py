@@ -18,16 +18,6 @@ from tests.factories import CompanyUserFactory, LotFactory, consultation_online
 
 
 @pytest.fixture
-def consultation(buyer, clock):
-    return consultation_online(organisation=buyer.organisation, created_by=buyer.user)
-
-
-@pytest.fixture
-def deposit(consultation, company_user):
-    return deposit_start(consultation=consultation, user=company_user.user)
-
-
-@pytest.fixture
 def company_client(client, company_user):
     client.force_login(company_user.user)
     return client

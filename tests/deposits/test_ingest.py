@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from deposits import crypto, ingest
 from deposits.models import ScanResult
-from deposits.services.deposits import deposit_finalize, deposit_start
+from deposits.services.deposits import deposit_finalize
 from deposits.services.errors import DepositError
 from deposits.services.uploads import deposit_file_create, deposit_file_receive
 from tests.deposits.test_tus import (
@@ -30,22 +30,11 @@ from tests.deposits.test_tus import (
     text_bytes,
     upload,
 )
-from tests.factories import consultation_online
 from tests.messaging.conftest import CLAMD_STREAM_MAX, EICAR, EICAR_FOUND, clamd_url  # noqa: F401
 
 SMALL_SEGMENT = 1024
 KEY = bytes(range(32))
 PREFIX = bytes.fromhex("a0a1a2a3a4a5a6")
-
-
-@pytest.fixture
-def consultation(buyer, clock):
-    return consultation_online(organisation=buyer.organisation, created_by=buyer.user)
-
-
-@pytest.fixture
-def deposit(consultation, company_user):
-    return deposit_start(consultation=consultation, user=company_user.user)
 
 
 def reference(plaintext: bytes, segment_size: int = SMALL_SEGMENT) -> bytes:

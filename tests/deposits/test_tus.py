@@ -23,9 +23,9 @@ from django.utils.crypto import get_random_string
 from consultations.models import EnvelopeKind, State
 from deposits import crypto, ingest
 from deposits.models import DepositFile, FilePart, KeyOrigin, OpeningKey, WrappedKey
+from deposits.selectors import part_names
 from deposits.services.deposits import deposit_finalize, deposit_start
 from deposits.services.errors import DepositError
-from deposits.services.queries import part_names
 from deposits.services.uploads import deposit_file_create, deposit_file_receive
 from tests.deposits import rsa_key, self_signed
 from tests.factories import T0, CompanyUserFactory, LotFactory, consultation_online, opening_key_material
@@ -150,16 +150,6 @@ def backup_key_make(organisation, created_by) -> OpeningKey:
 
 
 # --- Fixtures ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def consultation(buyer, clock):
-    return consultation_online(organisation=buyer.organisation, created_by=buyer.user)
-
-
-@pytest.fixture
-def deposit(consultation, company_user):
-    return deposit_start(consultation=consultation, user=company_user.user)
 
 
 @pytest.fixture
