@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Agent, Company, CompanyUser, Organisation, Service, User
+from accounts.models import Agent, ApiToken, Company, CompanyUser, Organisation, Service, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -137,3 +137,17 @@ class CompanyUserAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__last_name", "company__name", "company__siret"]
     list_select_related = ["user", "company"]
     autocomplete_fields = ["user", "company"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made by their users and shown to them once; only a hash is kept. An
+    administrator can see them and revoke one by setting its date, nothing else."""
+
+    list_display = ["label", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
+    search_fields = ["label", "prefix", "user__email"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "label", "prefix", "token_sha256", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -264,3 +265,33 @@ class CompanyUser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.company})"
+
+
+class ApiToken(models.Model):
+    """A personal token for the API (« jeton d'accès personnel »), for a company's software.
+
+    Only a hash of the token is kept: the token itself is shown once, when it is made.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("utilisateur"),
+    )
+    label = models.CharField(_("libellé"), max_length=80)
+    # The first characters of the token, shown to tell tokens apart.
+    prefix = models.CharField(_("début du jeton"), max_length=12)
+    # SHA-256 of the whole token, lowercase hex.
+    token_sha256 = models.CharField(_("empreinte du jeton"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("créé le"))
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("jeton d'accès à l'API")
+        verbose_name_plural = _("jetons d'accès à l'API")
+        ordering = ["user_id", "-created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.prefix}…)"

@@ -32,6 +32,10 @@ STANDARD_DOCUMENTS = {
         "Mémoire technique",
         "Pièces libres",
     ),
+    EnvelopeKind.VARIANT: (
+        "Acte d'engagement de la variante",
+        "Mémoire technique de la variante",
+    ),
 }
 # What the agent reads beside each box, in its language.
 STANDARD_DOCUMENT_LABELS = {
@@ -44,6 +48,8 @@ STANDARD_DOCUMENT_LABELS = {
     "Annexe financière (DPGF, BPU/DQE)": _("Annexe financière (DPGF, BPU/DQE)"),
     "Mémoire technique": _("Mémoire technique"),
     "Pièces libres": _("Pièces libres"),
+    "Acte d'engagement de la variante": _("Acte d'engagement de la variante"),
+    "Mémoire technique de la variante": _("Mémoire technique de la variante"),
 }
 MAX_LABEL_LENGTH = 255
 
@@ -225,6 +231,11 @@ class ModalitiesForm(forms.Form):
     candidature_extra = _extra_field(_("Autres documents de candidature"))
     offer_documents = _documents_field(EnvelopeKind.OFFER, _("Documents demandés dans l'enveloppe d'offre"))
     offer_extra = _extra_field(_("Autres documents d'offre"))
+    variant_documents = _documents_field(
+        EnvelopeKind.VARIANT,
+        _("Documents demandés dans l'enveloppe de variante (si les variantes sont autorisées)"),
+    )
+    variant_extra = _extra_field(_("Autres documents de variante"))
 
     def __init__(self, *args, consultation: Consultation, **kwargs):
         initial = model_to_dict(

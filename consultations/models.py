@@ -89,6 +89,7 @@ class OpeningMode(models.TextChoices):
 class EnvelopeKind(models.TextChoices):
     CANDIDATURE = "candidature", _("Enveloppe de candidature")
     OFFER = "offer", _("Enveloppe d'offre")
+    VARIANT = "variant", _("Enveloppe de variante")
 
 
 class ConsultationQuerySet(models.QuerySet):
@@ -185,6 +186,11 @@ class Consultation(models.Model):
         _("mode d'ouverture"), max_length=16, choices=OpeningMode.choices, default=OpeningMode.BY_ENVELOPE
     )
     encrypted = models.BooleanField(_("chiffrement des plis"), default=True)
+    # Extensions without the dot, lowercase; empty: the platform's list (config/filetypes.py).
+    accepted_extensions = models.JSONField(_("formats de fichiers acceptés"), default=list, blank=True)
+    # The platform's practice consultation (« consultation de test »): any company may
+    # deposit to it at any time to try its workstation; its receipts say « test ».
+    is_practice = models.BooleanField(_("consultation de test"), default=False, editable=False)
 
     # Validation and cancellation
     validation_requested_at = models.DateTimeField(null=True, blank=True, editable=False)

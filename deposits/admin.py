@@ -1,7 +1,18 @@
 from django.contrib import admin
 
 from consultations.admin import ReadOnlyAdmin
-from deposits.models import Deposit, DepositFile, Envelope, FilePart, OpeningKey, WrappedKey
+from deposits.models import (
+    BackupCopy,
+    ConsortiumMember,
+    Deposit,
+    DepositFile,
+    Envelope,
+    FilePart,
+    Opening,
+    OpeningKey,
+    Seal,
+    WrappedKey,
+)
 
 
 @admin.register(OpeningKey)
@@ -24,10 +35,21 @@ class OpeningKeyAdmin(ReadOnlyAdmin):
     raw_id_fields = ["organisation", "consultation", "created_by", "revoked_by"]
 
 
+class ConsortiumMemberInline(admin.TabularInline):
+    model = ConsortiumMember
+    extra = 0
+    fields = ["role", "siret", "name", "position"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class EnvelopeInline(admin.TabularInline):
     model = Envelope
     extra = 0
-    fields = ["kind", "lot"]
+    fields = ["kind", "lot", "opening"]
     readonly_fields = fields
     can_delete = False
 
@@ -46,7 +68,7 @@ class DepositAdmin(ReadOnlyAdmin):
     list_select_related = ["consultation", "company"]
     raw_id_fields = ["consultation", "company", "created_by", "finalised_by", "superseded_by"]
     filter_horizontal = ["keys"]
-    inlines = [EnvelopeInline]
+    inlines = [ConsortiumMemberInline, EnvelopeInline]
 
 
 @admin.register(Envelope)
@@ -71,7 +93,7 @@ class DepositFileAdmin(ReadOnlyAdmin):
     list_select_related = ["envelope__deposit__consultation", "envelope__deposit__company", "envelope__lot"]
     raw_id_fields = ["envelope", "created_by"]
     # The in-progress data key is encrypted, but it has no business on a screen.
-    exclude = ["upload_key", "nonce_prefix"]
+    exclude = ["upload_key", "nonce_prefix", "opened_key"]
 
 
 @admin.register(FilePart)
@@ -88,3 +110,42 @@ class WrappedKeyAdmin(ReadOnlyAdmin):
     search_fields = ["deposit_file__name", "opening_key__fingerprint"]
     list_select_related = ["deposit_file", "opening_key__consultation"]
     raw_id_fields = ["deposit_file", "opening_key"]
+
+
+@admin.register(ConsortiumMember)
+class ConsortiumMemberAdmin(ReadOnlyAdmin):
+    list_display = ["name", "siret", "role", "deposit"]
+    list_filter = ["role"]
+    search_fields = ["name", "siret", "deposit__consultation__reference"]
+    list_select_related = ["deposit__consultation", "deposit__company"]
+    raw_id_fields = ["deposit"]
+
+
+@admin.register(BackupCopy)
+class BackupCopyAdmin(ReadOnlyAdmin):
+    list_display = ["company", "consultation", "sent_on", "medium", "declared_at"]
+    search_fields = ["company__name", "company__siret", "consultation__reference"]
+    list_select_related = ["company", "consultation"]
+    raw_id_fields = ["consultation", "company", "declared_by"]
+
+
+@admin.register(Opening)
+class OpeningAdmin(ReadOnlyAdmin):
+    """Openings are made by the agents' screens only (key file, password, second factor)."""
+
+    list_display = ["consultation", "scope", "opened_by", "opened_at", "key"]
+    list_filter = ["scope"]
+    search_fields = ["consultation__reference", "reason"]
+    list_select_related = ["consultation", "opened_by", "key"]
+    raw_id_fields = ["consultation", "opened_by", "key"]
+
+
+@admin.register(Seal)
+class SealAdmin(ReadOnlyAdmin):
+    """The seal chain is written by the sealing task only; changing a row would break it."""
+
+    list_display = ["consultation", "sequence", "deposit", "sealed_at", "mailed_at"]
+    search_fields = ["consultation__reference", "seal_hash", "receipt_sha256"]
+    list_select_related = ["consultation", "deposit__company"]
+    raw_id_fields = ["deposit", "consultation"]
+    exclude = ["timestamp_token"]

@@ -142,6 +142,21 @@ class ScanResult(models.TextChoices):
     FAILED = "failed", _("Analyse impossible")
 
 
+class ResponseKind(models.TextChoices):
+    SINGLE = "single", _("Entreprise seule")
+    CONSORTIUM = "consortium", _("Groupement d'entreprises")
+
+
+class ConsortiumKind(models.TextChoices):
+    JOINT = "joint", _("Groupement conjoint")
+    JOINT_AND_SEVERAL = "several", _("Groupement solidaire")
+
+
+class CandidatureForm(models.TextChoices):
+    STANDARD = "standard", _("Candidature standard (DC1, DC2…)")
+    DUME = "dume", _("DUME (document unique de marché européen)")
+
+
 class Deposit(models.Model):
     consultation = models.ForeignKey(
         "consultations.Consultation",
@@ -179,6 +194,22 @@ class Deposit(models.Model):
         verbose_name=_("remplacé par"),
     )
     is_practice = models.BooleanField(_("dépôt d'essai"), default=False)
+    response_kind = models.CharField(
+        _("répond en tant que"), max_length=16, choices=ResponseKind.choices, default=ResponseKind.SINGLE
+    )
+    consortium_kind = models.CharField(
+        _("forme du groupement"), max_length=16, choices=ConsortiumKind.choices, blank=True
+    )
+    candidature_form = models.CharField(
+        _("forme de la candidature"),
+        max_length=16,
+        choices=CandidatureForm.choices,
+        default=CandidatureForm.STANDARD,
+    )
+    # When the depositor accepted the conditions of use, just before « Valider ».
+    conditions_accepted_at = models.DateTimeField(
+        _("conditions d'utilisation acceptées le"), null=True, blank=True
+    )
     # The opening keys its files are encrypted to, fixed when its first file starts: the
     # organisation's backup key may be replaced later, the files stay wrapped for this one.
     keys = models.ManyToManyField(
@@ -211,6 +242,113 @@ class Deposit(models.Model):
         return self.state == DepositState.DRAFT
 
 
+class ConsortiumRole(models.TextChoices):
+    REPRESENTATIVE = "representative", _("Mandataire")
+    MEMBER = "member", _("Cotraitant")
+
+
+class ConsortiumMember(models.Model):
+    """A company of a consortium (« groupement »), named by its SIRET: the representative
+    (« mandataire ») and the co-contractors (« cotraitants »)."""
+
+    deposit = models.ForeignKey(
+        Deposit, on_delete=models.CASCADE, related_name="consortium_members", verbose_name=_("pli")
+    )
+    siret = models.CharField(_("SIRET"), max_length=14)
+    name = models.CharField(_("raison sociale"), max_length=255)
+    role = models.CharField(_("rôle"), max_length=16, choices=ConsortiumRole.choices)
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+
+    class Meta:
+        verbose_name = _("membre du groupement")
+        verbose_name_plural = _("membres du groupement")
+        ordering = ["deposit_id", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["deposit", "siret"], name="consortium_member_unique_siret"),
+            models.UniqueConstraint(
+                fields=["deposit"],
+                condition=Q(role="representative"),
+                name="consortium_one_representative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.siret}) — {self.get_role_display()}"
+
+
+class BackupCopy(models.Model):
+    """A company's declaration that it sent a backup copy (« copie de sauvegarde ») of its
+    response on a physical medium, so the buyer knows one exists."""
+
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="backup_copies",
+        verbose_name=_("consultation"),
+    )
+    company = models.ForeignKey(
+        "accounts.Company",
+        on_delete=models.PROTECT,
+        related_name="backup_copies",
+        verbose_name=_("entreprise"),
+    )
+    sent_on = models.DateField(_("envoyée le"))
+    medium = models.CharField(_("support"), max_length=120)
+    carrier = models.CharField(_("mode d'envoi"), max_length=120, blank=True)
+    comment = models.TextField(_("commentaire"), blank=True)
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("déclarée par")
+    )
+    declared_at = models.DateTimeField(_("déclarée le"))
+
+    class Meta:
+        verbose_name = _("copie de sauvegarde")
+        verbose_name_plural = _("copies de sauvegarde")
+        ordering = ["consultation_id", "declared_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.company} — {self.sent_on:%d/%m/%Y}"
+
+
+class Opening(models.Model):
+    """One opening session of a consultation's deposits by an agent, and its minutes
+    (« PV d'ouverture »)."""
+
+    class Scope(models.TextChoices):
+        CANDIDATURES = "candidatures", _("Candidatures")
+        OFFERS = "offers", _("Offres des candidats admis")
+        RESPONSES = "responses", _("Réponses entières")
+        LATE = "late", _("Plis hors délai")
+
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="openings",
+        verbose_name=_("consultation"),
+    )
+    scope = models.CharField(_("ouverture"), max_length=16, choices=Scope.choices)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("ouvert par")
+    )
+    opened_at = models.DateTimeField(_("ouvert le"))
+    key = models.ForeignKey(
+        OpeningKey, on_delete=models.PROTECT, related_name="openings", verbose_name=_("clé utilisée")
+    )
+    # Required to open late deposits (e.g. the backup-copy case).
+    reason = models.TextField(_("motif"), blank=True)
+    # The minutes, a PDF in the default storage.
+    minutes_object = models.CharField(_("procès-verbal (objet stocké)"), max_length=255, blank=True)
+    minutes_sha256 = models.CharField(_("SHA-256 du procès-verbal"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("ouverture des plis")
+        verbose_name_plural = _("ouvertures des plis")
+        ordering = ["consultation_id", "opened_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.consultation.reference} — {self.get_scope_display()} ({self.opened_at:%d/%m/%Y %H:%M})"
+
+
 class Envelope(models.Model):
     deposit = models.ForeignKey(
         Deposit, on_delete=models.CASCADE, related_name="envelopes", verbose_name=_("pli")
@@ -223,6 +361,14 @@ class Envelope(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("lot"),
+    )
+    opening = models.ForeignKey(
+        Opening,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="envelopes",
+        verbose_name=_("ouverte lors de"),
     )
 
     class Meta:
@@ -243,6 +389,12 @@ class Envelope(models.Model):
     def __str__(self) -> str:
         label = self.get_kind_display()
         return f"{label} — lot {self.lot.number}" if self.lot_id else str(label)
+
+
+class OpeningCheck(models.TextChoices):
+    NOT_OPENED = "not_opened", _("Non ouvert")
+    INTACT = "intact", _("Intègre")
+    ALTERED = "altered", _("Altéré : le contenu stocké ne correspond pas à ce qui a été déposé")
 
 
 class DepositFile(models.Model):
@@ -275,6 +427,15 @@ class DepositFile(models.Model):
     )
     created_at = models.DateTimeField(_("commencé le"))
     completed_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    # At the opening: every segment authenticated (or not), and the data key re-wrapped
+    # under the platform's opened-data key so that the buying team reads it later.
+    opening_check = models.CharField(
+        _("contrôle à l'ouverture"),
+        max_length=16,
+        choices=OpeningCheck.choices,
+        default=OpeningCheck.NOT_OPENED,
+    )
+    opened_key = models.BinaryField(_("clé de données après ouverture"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("fichier de pli")
@@ -360,3 +521,42 @@ class WrappedKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deposit_file} — {self.opening_key.fingerprint[:16]}"
+
+
+class Seal(models.Model):
+    """The seal of a finalised deposit: its canonical manifest, chained to the previous seal
+    of the same consultation, timestamped (RFC 3161), and the signed receipt made from it."""
+
+    deposit = models.OneToOneField(
+        Deposit, on_delete=models.PROTECT, related_name="seal", verbose_name=_("pli")
+    )
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="seals",
+        verbose_name=_("consultation"),
+    )
+    # 1, 2, 3… within the consultation, in the order of sealing.
+    sequence = models.PositiveIntegerField(_("numéro dans la chaîne"))
+    manifest = models.TextField(_("manifeste canonique (JSON)"))
+    manifest_sha256 = models.CharField(_("SHA-256 du manifeste"), max_length=64)
+    previous_hash = models.CharField(_("empreinte du sceau précédent"), max_length=64)
+    # SHA-256 of previous_hash || manifest_sha256: what the next seal holds.
+    seal_hash = models.CharField(_("empreinte du sceau"), max_length=64, unique=True)
+    timestamp_token = models.BinaryField(_("jeton d'horodatage RFC 3161"))
+    timestamped_at = models.DateTimeField(_("horodaté le"))
+    receipt_object = models.CharField(_("accusé de réception (objet stocké)"), max_length=255)
+    receipt_sha256 = models.CharField(_("SHA-256 de l'accusé de réception"), max_length=64, unique=True)
+    sealed_at = models.DateTimeField(_("scellé le"))
+    mailed_at = models.DateTimeField(_("envoyé par courriel le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sceau de dépôt")
+        verbose_name_plural = _("sceaux de dépôts")
+        ordering = ["consultation_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["consultation", "sequence"], name="seal_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sceau n° {self.sequence} — {self.deposit}"
