@@ -18,7 +18,12 @@ from consultations.forms_buyer_calendar import DateInput, TimeInput
 from consultations.forms_buyer_files import MultipleFileField
 from messaging.forms_reply import files_help_text
 from messaging.models import AGENT_KINDS
-from messaging.services.sending import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH, downloader_companies
+from messaging.services.sending import (
+    BODY_MAX_LENGTH,
+    SUBJECT_MAX_LENGTH,
+    depositor_companies,
+    downloader_companies,
+)
 
 
 class CompanyChoices(forms.ModelMultipleChoiceField):
@@ -38,11 +43,13 @@ class Recipients:
     ONE = "one"
     SELECTION = "selection"
     DOWNLOADERS = "downloaders"
+    DEPOSITORS = "depositors"
 
     CHOICES = (
         (ONE, _("Une entreprise")),
         (SELECTION, _("Une sélection d'entreprises")),
         (DOWNLOADERS, _("Toutes les entreprises ayant retiré le DCE (identifiées)")),
+        (DEPOSITORS, _("Toutes les entreprises ayant déposé un pli (après la date limite)")),
     )
 
 
@@ -179,6 +186,17 @@ class ComposeForm(forms.Form):
                     _(
                         "Aucune entreprise identifiée n'a retiré le DCE : choisissez une entreprise "
                         "ou une sélection."
+                    ),
+                )
+            return companies
+        if mode == Recipients.DEPOSITORS:
+            companies = list(depositor_companies(self.consultation))
+            if not companies:
+                self.add_error(
+                    "recipients",
+                    _(
+                        "Aucun pli n'a été déposé, ou la date limite de remise des plis n'est pas encore "
+                        "passée : les déposants ne sont connus qu'après elle."
                     ),
                 )
             return companies

@@ -19,6 +19,7 @@ from accounts.permissions import agent_belongs, agent_can, company_user_of
 from audit.services import event_record
 from config import clock
 from consultations.models import Consultation, Download, Question, State
+from deposits.models import Deposit, DepositState
 from messaging.errors import MessagingError
 from messaging.models import Direction, Kind, Message, Thread
 from messaging.proof import content_canonical
@@ -61,12 +62,25 @@ def contact_companies(consultation: Consultation):
         set(Download.objects.filter(consultation=consultation).values_list("company_id", flat=True))
         | set(Question.objects.filter(consultation=consultation).values_list("company_id", flat=True))
         | set(Thread.objects.filter(consultation=consultation).values_list("company_id", flat=True))
+        | set(depositor_companies(consultation).values_list("pk", flat=True))
     )
     return Company.objects.filter(pk__in=ids).order_by("name")
 
 
 def downloader_companies(consultation: Consultation):
     return Company.objects.filter(downloads__consultation=consultation).distinct().order_by("name")
+
+
+def depositor_companies(consultation: Consultation):
+    """The companies that validated a deposit (on time, late or replaced), once the deadline
+    has passed: before it, the buyer is not to learn who deposited."""
+    if consultation.deadline is None or clock.now() < consultation.deadline:
+        return Company.objects.none()
+    return (
+        Company.objects.filter(deposits__consultation=consultation, deposits__state=DepositState.FINALISED)
+        .distinct()
+        .order_by("name")
+    )
 
 
 def recipient_users(consultation: Consultation, company: Company) -> list:
@@ -88,6 +102,11 @@ def recipient_users(consultation: Consultation, company: Company) -> list:
             Message.objects.filter(
                 thread__consultation=consultation, thread__company=company, direction=Direction.TO_BUYER
             ).values_list("sent_by_id", flat=True)
+        )
+        | set(
+            Deposit.objects.filter(consultation=consultation, company=company).values_list(
+                "created_by_id", flat=True
+            )
         )
     )
     users = user_model.objects.filter(company_user__company=company, is_active=True).order_by("email")
