@@ -12,7 +12,7 @@ PORT   ?= 8000
 help:
 	@echo "make run             la plateforme avec les données de démonstration sur http://$(HOST):$(PORT)"
 	@echo "make test            toute la suite de tests (SQLite ; PostgreSQL si DATABASE_URL est défini)"
-	@echo "make bench           chiffrement des plis, puis recherche d'annonces sur 100 000 consultations (DATABASE_URL PostgreSQL)"
+	@echo "make bench           chiffrement et réception des plis, recherche d'annonces, rush de la date limite (DATABASE_URL PostgreSQL)"
 	@echo "make install         environnement virtuel et dépendances"
 	@echo "make lint            ruff check + ruff format --check"
 	@echo "make check-migrations  vérifie qu'aucune migration ne manque"
@@ -40,8 +40,10 @@ test: install
 
 bench: install
 	$(BIN)/python bench/deposit_crypto.py
+	$(BIN)/python bench/deposit_ingest.py
 	@test -n "$(DATABASE_URL)" || { echo "make bench demande DATABASE_URL=postgres://… (le banc d'essai mesure PostgreSQL)"; exit 2; }
 	$(BIN)/python bench/notices_search.py
+	$(BIN)/python bench/deadline_rush.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts.forms import PasswordResetForm
-from accounts.views import auth, profile, spaces
+from accounts.views import api_tokens, auth, profile, spaces
 
 app_name = "accounts"
 
@@ -54,6 +54,12 @@ urlpatterns = [
         "compte/double-authentification/desactiver/",
         profile.two_factor_remove,
         name="two_factor_remove",
+    ),
+    path("compte/jetons-api/", api_tokens.api_tokens, name="api_tokens"),
+    path(
+        "compte/jetons-api/<int:pk>/revoquer/",
+        api_tokens.api_token_revoke_view,
+        name="api_token_revoke",
     ),
     path("entreprise/", spaces.company_space, name="company_space"),
     path("entreprise/collegues/ajouter/", spaces.company_user_add, name="company_user_add"),

@@ -177,6 +177,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Finalised deposits left without a seal (no worker, or sealing failed) are sealed.
+    "deposits-seal-sweep": {
+        "task": "deposits.tasks.deposits_seal_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     # Message e-mails lost on their way to the queue are queued again; hopeless ones flagged.
     "messaging-deliveries-sweep": {
         "task": "messaging.tasks.deliveries_sweep",
@@ -245,6 +251,21 @@ DEPOSIT_MAX_FILE_BYTES = env_int("DEPOSIT_MAX_FILE_MB", 2048, minimum=1) * 1024 
 # which the pages that take files say.
 CLAMD_URL = env_url("CLAMD_URL", ("unix", "tcp")) or ""
 CLAMD_TIMEOUT = env_int("CLAMD_TIMEOUT", 120, minimum=1)
+
+# --- Platform seal and timestamps ------------------------------------------------
+# The platform seals its receipts and minutes (signatures/platform.py). Production gives
+# its seal (PKCS#12 and password), the roots that seal and the timestamps chain to, and
+# an RFC 3161 authority; without them the platform uses its own small PKI, generated on
+# first use in PLATFORM_PKI_DIR, and timestamps with its own authority.
+PLATFORM_PKI_DIR = DATA_DIR / "platform-pki"
+PLATFORM_SEAL_PKCS12 = env_str("PLATFORM_SEAL_PKCS12")
+PLATFORM_SEAL_PASSWORD = env_str("PLATFORM_SEAL_PASSWORD")
+PLATFORM_SEAL_TRUST_ROOTS = env_str("PLATFORM_SEAL_TRUST_ROOTS")
+TIMESTAMP_URL = env_url("TIMESTAMP_URL", ("http", "https"))
+TIMESTAMP_TIMEOUT = 20
+for _path_setting in ("PLATFORM_SEAL_PKCS12", "PLATFORM_SEAL_TRUST_ROOTS"):
+    if globals()[_path_setting] and not Path(globals()[_path_setting]).is_file():
+        raise ImproperlyConfigured(f"{_path_setting} désigne un fichier absent : {globals()[_path_setting]}.")
 
 # --- E-mail --------------------------------------------------------------------
 
@@ -374,6 +395,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
+    # Per user, on the deposit API's writes (deposits/api.py); tus uploads are not throttled.
+    "DEFAULT_THROTTLE_RATES": {"deposits_write": "120/minute"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": f"API publique — {PLATFORM_NAME}",
@@ -384,6 +407,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A deposit's state beside a consultation's: two enums named « state ».
+    "ENUM_NAME_OVERRIDES": {
+        "StateEnum": "consultations.models.State",
+        "DepositStateEnum": "deposits.models.DepositState",
+    },
 }
 
 # --- Logging ---------------------------------------------------------------------------

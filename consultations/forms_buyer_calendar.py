@@ -7,6 +7,7 @@ from django.forms.models import model_to_dict
 from django.utils.translation import gettext_lazy as _
 
 from config import clock
+from config.filetypes import ACCEPTED_EXTENSIONS, MAGIC
 from consultations.calendar import PARIS, paris_moment, validate_plausible_date
 from consultations.models import (
     Consultation,
@@ -52,6 +53,9 @@ STANDARD_DOCUMENT_LABELS = {
     "Mémoire technique de la variante": _("Mémoire technique de la variante"),
 }
 MAX_LABEL_LENGTH = 255
+# Every type whose content the platform can check; the platform's list comes ticked.
+EXTENSION_CHOICES = [(extension.lstrip("."), extension) for extension in sorted(MAGIC)]
+PLATFORM_EXTENSIONS = sorted(extension.lstrip(".") for extension in ACCEPTED_EXTENSIONS)
 
 
 class DateInput(forms.DateInput):
@@ -225,6 +229,16 @@ class ModalitiesForm(forms.Form):
         widget=forms.RadioSelect,
         help_text=_("Oui : la clé de chiffrement de la consultation est requise pour ouvrir chaque pli."),
     )
+    accepted_extensions = forms.MultipleChoiceField(
+        label=_("Formats de fichiers acceptés dans les plis"),
+        choices=EXTENSION_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Par défaut (ou si aucun n'est coché), la liste de la plateforme. Chaque fichier déposé "
+            "est contrôlé par son extension et par son contenu."
+        ),
+    )
     candidature_documents = _documents_field(
         EnvelopeKind.CANDIDATURE, _("Documents demandés dans l'enveloppe de candidature")
     )
@@ -242,6 +256,7 @@ class ModalitiesForm(forms.Form):
             consultation, fields=["electronic_response", "signature_rule", "opening_mode"]
         )
         initial["encrypted"] = "1" if consultation.encrypted else "0"
+        initial["accepted_extensions"] = list(consultation.accepted_extensions or PLATFORM_EXTENSIONS)
         documents = list(consultation.requested_documents.all())
         for envelope in EnvelopeKind:
             labels = [d.label for d in documents if d.envelope == envelope]
@@ -266,7 +281,11 @@ class ModalitiesForm(forms.Form):
 
     def tab_values(self) -> dict:
         names = ("electronic_response", "signature_rule", "opening_mode", "encrypted")
-        return {name: self.cleaned_data[name] for name in names}
+        values = {name: self.cleaned_data[name] for name in names}
+        chosen = sorted(set(self.cleaned_data["accepted_extensions"]))
+        # The platform's list is stored as « none chosen », so that it follows the platform's.
+        values["accepted_extensions"] = [] if chosen in ([], PLATFORM_EXTENSIONS) else chosen
+        return values
 
     def documents(self) -> dict[str, list[str]]:
         """{envelope: labels}: the standard ones in their usual order, then the extra ones."""

@@ -121,6 +121,8 @@ def notices_search(filters: NoticeFilters) -> QuerySet:
     # The search columns are big and never shown: they are not read.
     queryset = Consultation.objects.select_related("organisation").defer("search_text", "search_vector")
     queryset = queryset.filter(public_q()) if filters.include_closed else queryset.filter(state=State.ONLINE)
+    # The platform's practice consultation (« consultation de test ») is not a notice.
+    queryset = queryset.exclude(is_practice=True)
     if filters.category:
         queryset = queryset.filter(category=filters.category)
     if filters.procedure:
@@ -182,13 +184,16 @@ class NoticeResults:
 def notices_latest(*, limit: int = 5) -> list[Consultation]:
     """The consultations put online most recently (home page)."""
     return list(
-        Consultation.objects.online().select_related("organisation").order_by("-published_at", "-pk")[:limit]
+        Consultation.objects.online()
+        .exclude(is_practice=True)
+        .select_related("organisation")
+        .order_by("-published_at", "-pk")[:limit]
     )
 
 
 def notices_buyers() -> QuerySet:
     """Buyers with at least one public consultation, for the « Acheteur » filter."""
-    public = Consultation.objects.filter(public_q(), organisation=OuterRef("pk"))
+    public = Consultation.objects.filter(public_q(), organisation=OuterRef("pk")).exclude(is_practice=True)
     return Organisation.objects.filter(Exists(public)).order_by("name")
 
 

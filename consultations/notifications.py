@@ -42,3 +42,30 @@ def downloaders_notify(
         companies=sorted(companies.values(), key=lambda c: c.name),
     )
     return len(companies)
+
+
+def closing_notify(*, consultation: Consultation) -> list[str]:
+    """At the closing, tell the consultation's creator and the agents who may open the
+    deposits how many arrived on time (one per company: its last on-time deposit counts)
+    and how many late. Returns the addresses written to."""
+    from accounts.models import Agent
+    from accounts.notifications import email_queue
+    from deposits.models import Deposit, DepositState, DepositStatus
+
+    finalised = Deposit.objects.filter(consultation=consultation, state=DepositState.FINALISED)
+    on_time = finalised.filter(status=DepositStatus.ON_TIME).values("company_id").distinct().count()
+    late = finalised.filter(status=DepositStatus.LATE).count()
+    openers = Agent.objects.filter(
+        organisation_id=consultation.organisation_id, can_open=True, user__is_active=True
+    ).values_list("user__email", flat=True)
+    emails = set(openers)
+    if consultation.created_by.is_active:
+        emails.add(consultation.created_by.email)
+    recipients = sorted(email for email in emails if email)
+    for email in recipients:
+        email_queue(
+            template="consultations/email/closed",
+            context={"consultation": consultation, "on_time": on_time, "late": late},
+            to=[email],
+        )
+    return recipients

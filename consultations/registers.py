@@ -272,15 +272,90 @@ def exchanges_register(consultation: Consultation, *, exported_at: datetime) -> 
     )
 
 
+def deposits_register(consultation: Consultation, *, exported_at: datetime) -> Register:
+    """Every finalised deposit (« registre des dépôts »), in order of receipt: who, when to
+    the second, its envelopes, files and sizes, its state, a declared backup copy.
+
+    Before the deadline the buyer learns nothing of the deposits: PermissionDenied.
+    """
+    from django.core.exceptions import PermissionDenied
+    from django.template.defaultfilters import filesizeformat
+
+    from deposits.selectors import backup_copies_by_company, depositor_text, finalised_deposits
+    from deposits.services.opening import deposits_disclosed
+
+    if not deposits_disclosed(consultation):
+        raise PermissionDenied
+    deposits = finalised_deposits(consultation)
+
+    def rows():
+        copies = backup_copies_by_company(consultation)
+        for deposit in deposits:
+            envelopes, count, size, opened = [], 0, 0, []
+            for envelope in deposit.envelopes.all():
+                files = list(envelope.files.all())
+                envelope_size = sum(f.size for f in files)
+                count += len(files)
+                size += envelope_size
+                label = str(envelope)
+                envelopes.append(
+                    _("%(envelope)s : %(count)d fichier(s), %(size)s")
+                    % {"envelope": label, "count": len(files), "size": filesizeformat(envelope_size)}
+                )
+                if envelope.opening_id:
+                    opened.append(
+                        _("%(envelope)s le %(moment)s")
+                        % {"envelope": label, "moment": moment_text(envelope.opening.opened_at)}
+                    )
+            backup = "; ".join(
+                _("Oui : envoyée le %(date)s (%(medium)s)")
+                % {"date": copy.sent_on.strftime("%d/%m/%Y"), "medium": copy.medium}
+                for copy in copies.get(deposit.company_id, [])
+            )
+            yield [
+                str(deposit.pk),
+                depositor_text(deposit),
+                deposit.received_at,
+                deposit.get_status_display(),
+                "\n".join(envelopes),
+                str(count),
+                str(size),
+                backup or _("Non"),
+                "\n".join(opened) or _("Non ouvert"),
+            ]
+
+    return Register(
+        kind="depots",
+        title=_("Registre des dépôts"),
+        consultation=consultation,
+        exported_at=exported_at,
+        columns=[
+            Column(_("Pli n°"), 8),
+            Column(_("Entreprise ou groupement"), 40),
+            Column(_("Reçu le (Paris)"), 20),
+            Column(_("État"), 24),
+            Column(_("Enveloppes"), 44),
+            Column(_("Fichiers"), 8),
+            Column(_("Taille totale (octets)"), 14),
+            Column(_("Copie de sauvegarde déclarée"), 30),
+            Column(_("Ouverture"), 36),
+        ],
+        rows=rows,
+        count=deposits.count(),
+    )
+
+
 REGISTERS = {
     "retraits": downloads_register,
     "questions": questions_register,
     "echanges": exchanges_register,
+    "depots": deposits_register,
 }
 REGISTER_LABELS = {
     "retraits": gettext_lazy("Registre des retraits"),
     "questions": gettext_lazy("Registre des questions"),
     "echanges": gettext_lazy("Registre des échanges"),
+    "depots": gettext_lazy("Registre des dépôts"),
 }
 
 

@@ -83,3 +83,85 @@ def deposit_files(deposit: Deposit) -> QuerySet[DepositFile]:
 def part_names(deposit_file: DepositFile) -> list[str]:
     """The stored objects of a file, in order: after the header, they are its encrypted object."""
     return list(deposit_file.parts.order_by("number").values_list("object_name", flat=True))
+
+
+# --- After the deadline: the register of deposits, the openings, the opened files ----------
+
+
+def finalised_deposits(consultation: Consultation) -> QuerySet[Deposit]:
+    """The consultation's finalised deposits (on time, late, superseded), in order of receipt,
+    with their company, consortium members, envelopes and files. Drafts are never listed."""
+    from django.db.models import Prefetch
+
+    from deposits.models import DepositState
+
+    envelopes = Envelope.objects.select_related("lot", "opening").prefetch_related("files")
+    return (
+        Deposit.objects.filter(consultation=consultation, state=DepositState.FINALISED)
+        .select_related("company")
+        .prefetch_related("consortium_members", Prefetch("envelopes", queryset=envelopes))
+        .order_by("received_at", "pk")
+    )
+
+
+def backup_copies_by_company(consultation: Consultation) -> dict[int, list]:
+    """The backup copies (« copies de sauvegarde ») declared for the consultation, by company id."""
+    copies: dict[int, list] = {}
+    for copy in consultation.backup_copies.order_by("declared_at", "pk"):
+        copies.setdefault(copy.company_id, []).append(copy)
+    return copies
+
+
+def depositor_text(deposit: Deposit) -> str:
+    """Who answered: the company, or the consortium with its representative first."""
+    from django.utils.translation import gettext as _
+
+    from deposits.models import ConsortiumRole, ResponseKind
+
+    company = f"{deposit.company.name} ({deposit.company.siret})"
+    members = list(deposit.consortium_members.all())
+    if deposit.response_kind != ResponseKind.CONSORTIUM or not members:
+        return company
+    lead = [m for m in members if m.role == ConsortiumRole.REPRESENTATIVE]
+    others = [m for m in members if m.role != ConsortiumRole.REPRESENTATIVE]
+    kind = deposit.get_consortium_kind_display() or _("Groupement")
+    text = _("%(kind)s — mandataire : %(lead)s") % {
+        "kind": kind,
+        "lead": f"{lead[0].name} ({lead[0].siret})" if lead else company,
+    }
+    if others:
+        text += " ; " + _("cotraitants : %(members)s") % {
+            "members": ", ".join(f"{m.name} ({m.siret})" for m in others)
+        }
+    return text
+
+
+def consultation_openings(consultation: Consultation) -> QuerySet:
+    from deposits.models import Opening
+
+    return (
+        Opening.objects.filter(consultation=consultation)
+        .select_related("opened_by", "key")
+        .order_by("opened_at", "pk")
+    )
+
+
+def opening_of(consultation: Consultation, opening_id) -> object | None:
+    return consultation_openings(consultation).filter(pk=opening_id).first()
+
+
+def opened_file_of(consultation: Consultation, file_id) -> DepositFile | None:
+    """A file of the consultation that was opened and found intact; anything else is « not found »."""
+    from deposits.models import OpeningCheck
+
+    return (
+        DepositFile.objects.select_related("envelope__deposit")
+        .filter(
+            pk=file_id,
+            envelope__deposit__consultation=consultation,
+            envelope__opening__isnull=False,
+            opening_check=OpeningCheck.INTACT,
+            opened_key__isnull=False,
+        )
+        .first()
+    )

@@ -30,6 +30,11 @@ Two more walls stand in front of a forged request: every request but OPTIONS mus
 ``Tus-Resumable``, a header no cross-site form can set and no cross-origin script may send
 without a CORS preflight, which the platform never grants; and the session cookie is
 SameSite=Lax, so other sites' requests do not carry it.
+
+Companies' software sends a personal token instead (``Authorization: Bearer sdm_…``,
+accounts/api_tokens.py): the request is then its user's, judged by the token alone (an
+invalid one is a 401, never a fall back to a session), and no CSRF check applies since no
+cookie authenticates it.
 """
 
 import base64
@@ -44,6 +49,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.api_tokens import INVALID_TOKEN, api_token_authenticate, bearer_token
 from deposits import selectors
 from deposits.services.deposits import company_user_require
 from deposits.services.errors import DepositError
@@ -114,12 +120,21 @@ def _csrf_reason(request: HttpRequest) -> str | None:
 
 
 def _precheck(request: HttpRequest) -> None:
-    """The protocol version, a company user's session, and the CSRF check for writes."""
+    """The protocol version, a company user's token or session, and the CSRF check for a
+    session's writes."""
     if request.headers.get("Tus-Resumable") != TUS_VERSION:
         raise _Refusal(412, _("Ce service parle le protocole tus 1.0.0 (en-tête Tus-Resumable)."))
-    if not request.user.is_authenticated:
+    raw_token = bearer_token(request.headers.get("Authorization"))
+    if raw_token is not None:
+        # A token, and only the token: no cookie is involved, so no CSRF check, and a bad
+        # token never falls back to a session the same request may carry.
+        token = api_token_authenticate(raw_token)
+        if token is None:
+            raise _Refusal(401, str(INVALID_TOKEN))
+        request.user = token.user
+    elif not request.user.is_authenticated:
         raise _Refusal(403, _("Votre session a expiré : reconnectez-vous pour continuer le dépôt."))
-    if _csrf_reason(request):
+    elif _csrf_reason(request):
         raise _Refusal(
             403, _("La page de dépôt a expiré (jeton de sécurité) : rechargez-la pour reprendre l'envoi.")
         )
@@ -250,6 +265,8 @@ def _answer(handler) -> HttpResponse:
         return handler()
     except _Refusal as refusal:
         headers = {"Tus_Version": TUS_VERSION} if refusal.status == 412 else {}
+        if refusal.status == 401:
+            headers["WWW_Authenticate"] = 'Bearer realm="depots"'
         return _response(refusal.status, refusal.message, **headers)
     except DepositError as error:
         return _response(STATUS.get(error.reason, 400), error.message)

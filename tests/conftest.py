@@ -34,6 +34,12 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _platform_pki_in_tmp(settings, tmp_path_factory):
+    """The platform's own PKI (signatures/platform.py) is made once per run, never in var/."""
+    settings.PLATFORM_PKI_DIR = tmp_path_factory.getbasetemp() / "platform-pki"
+
+
 class FakeClock:
     """The platform's clock, held by the test: ``clock.set(...)``, ``clock.advance(...)``."""
 

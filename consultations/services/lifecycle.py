@@ -32,7 +32,11 @@ IDENTIFICATION_LOCKED_FIELDS = ("contract_type", "procedure_type")
 
 def _lock(consultation: Consultation) -> Consultation:
     """Reload the row under a lock, so two transitions never interleave."""
-    locked = Consultation.objects.select_for_update().select_related("organisation").get(pk=consultation.pk)
+    locked = (
+        Consultation.objects.select_for_update(no_key=True)
+        .select_related("organisation")
+        .get(pk=consultation.pk)
+    )
     consultation.__dict__.update(
         {f.attname: getattr(locked, f.attname) for f in Consultation._meta.concrete_fields}
     )
@@ -276,9 +280,24 @@ def consultation_close(*, consultation: Consultation) -> bool:
     """Close the deposit room once the deadline has passed by the platform's clock."""
     _lock(consultation)
     now = clock.now()
-    if consultation.state != State.ONLINE or now < consultation.deadline:
+    # The practice consultation takes deposits at any time: it never closes.
+    if consultation.state != State.ONLINE or consultation.is_practice or now < consultation.deadline:
         return False
     _transition(consultation, to=State.CLOSED, actor=None, action="closed")
+    from consultations.notifications import closing_notify
+
+    closing_notify(consultation=consultation)
+    return True
+
+
+@transaction.atomic
+def consultation_mark_opened(*, consultation: Consultation, user) -> bool:
+    """The first opening of the deposits (deposits/services/opening.py) moves a closed
+    consultation to « plis ouverts »; later openings change nothing."""
+    _lock(consultation)
+    if consultation.state != State.CLOSED:
+        return False
+    _transition(consultation, to=State.OPENED, actor=user, action="opened")
     return True
 
 

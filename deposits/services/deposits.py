@@ -9,6 +9,8 @@ one that counts. A deposit finalised at or after the deadline is kept and marked
 never replaces an on-time one.
 """
 
+from functools import partial
+
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
@@ -65,15 +67,42 @@ def draft_require(deposit: Deposit) -> None:
         )
 
 
-def _envelopes_create(deposit: Deposit, consultation: Consultation) -> None:
-    # Candidature, then one offer per lot (or one offer). Variants come with their own kind.
-    envelopes = [Envelope(deposit=deposit, kind=EnvelopeKind.CANDIDATURE)]
-    lots = list(consultation.lots.order_by("number"))
-    if lots:
-        envelopes += [Envelope(deposit=deposit, kind=EnvelopeKind.OFFER, lot=lot) for lot in lots]
-    else:
-        envelopes.append(Envelope(deposit=deposit, kind=EnvelopeKind.OFFER))
-    Envelope.objects.bulk_create(envelopes)
+def envelopes_wanted(
+    consultation: Consultation, *, lots=None, variant_lots=None, variant: bool = False
+) -> list[tuple[str, int | None]]:
+    """The envelopes a response holds, as (kind, lot id): the candidature, an offer per lot
+    answered (``lots``: all of them when not given), and a variant per lot where the company
+    offers one, if the consultation allows variants. Without lots, one offer and, with
+    ``variant``, one variant."""
+    wanted = [(EnvelopeKind.CANDIDATURE, None)]
+    all_lots = [lot.pk for lot in consultation.lots.order_by("number")]
+    if not all_lots:
+        wanted.append((EnvelopeKind.OFFER, None))
+        if variant and consultation.variants_allowed:
+            wanted.append((EnvelopeKind.VARIANT, None))
+        return wanted
+    chosen = set(all_lots if lots is None else (getattr(lot, "pk", lot) for lot in lots))
+    variants = (
+        set()
+        if not consultation.variants_allowed
+        else {getattr(lot, "pk", lot) for lot in variant_lots or ()}
+    )
+    for lot_id in all_lots:
+        if lot_id in chosen:
+            wanted.append((EnvelopeKind.OFFER, lot_id))
+    for lot_id in all_lots:
+        if lot_id in chosen and lot_id in variants:
+            wanted.append((EnvelopeKind.VARIANT, lot_id))
+    return wanted
+
+
+def _envelopes_create(deposit: Deposit, consultation: Consultation, **choice) -> None:
+    # Candidature, then one offer per lot answered (every lot until the company chooses),
+    # then the variants it offers (deposits/services/responses.py changes the choice).
+    Envelope.objects.bulk_create(
+        Envelope(deposit=deposit, kind=kind, lot_id=lot_id)
+        for kind, lot_id in envelopes_wanted(consultation, **choice)
+    )
 
 
 @transaction.atomic
@@ -94,6 +123,7 @@ def deposit_start(*, consultation: Consultation, user) -> Deposit:
                 company_id=company_user.company_id,
                 created_by=user,
                 created_at=clock.now(),
+                is_practice=consultation.is_practice,
             )
     except IntegrityError:
         # A colleague started it at the same moment: one draft per company.
@@ -102,15 +132,24 @@ def deposit_start(*, consultation: Consultation, user) -> Deposit:
     return deposit
 
 
+def _seal_queue(deposit_id: int) -> None:
+    from deposits.tasks import deposit_seal
+
+    deposit_seal.delay(deposit_id)
+
+
 @transaction.atomic
-def deposit_finalize(*, deposit: Deposit, user) -> Deposit:
+def deposit_finalize(*, deposit: Deposit, user, conditions_accepted: bool = False) -> Deposit:
     """Record the deposit as received now, on time or late; an on-time one replaces the
-    company's earlier on-time deposits, which are kept and marked superseded."""
+    company's earlier on-time deposits, which are kept and marked superseded.
+
+    ``conditions_accepted``: the depositor ticked the conditions of use just before
+    « Valider »; their acceptance is recorded at the time of receipt."""
     company_user_require(user, deposit.company)
     # The consultation's row first: finalisations of one consultation follow one another,
     # and its state cannot change between the check and the write.
-    consultation = Consultation.objects.select_for_update().get(pk=deposit.consultation_id)
-    deposit = Deposit.objects.select_for_update().get(pk=deposit.pk)
+    consultation = Consultation.objects.select_for_update(no_key=True).get(pk=deposit.consultation_id)
+    deposit = Deposit.objects.select_for_update(no_key=True).get(pk=deposit.pk)
     draft_require(deposit)
     if consultation.state not in FINALISING_STATES:
         raise DepositError(
@@ -135,7 +174,11 @@ def deposit_finalize(*, deposit: Deposit, user) -> Deposit:
     deposit.received_at = received_at
     deposit.status = DepositStatus.ON_TIME if on_time else DepositStatus.LATE
     deposit.finalised_by = user
-    deposit.save(update_fields=["state", "received_at", "status", "finalised_by"])
+    fields = ["state", "received_at", "status", "finalised_by"]
+    if conditions_accepted:
+        deposit.conditions_accepted_at = received_at
+        fields.append("conditions_accepted_at")
+    deposit.save(update_fields=fields)
     superseded = []
     if on_time:
         earlier = Deposit.objects.filter(
@@ -160,7 +203,9 @@ def deposit_finalize(*, deposit: Deposit, user) -> Deposit:
             "files": totals["count"],
             "size": totals["size"] or 0,
             "superseded": superseded,
+            "practice": deposit.is_practice,
         },
     )
-    # TODO(issue 5, sealing): queue the sealing task here with transaction.on_commit.
+    # Sealed after the commit; robust: a broker down does not undo an accepted deposit (the sweep seals it).
+    transaction.on_commit(partial(_seal_queue, deposit.pk), robust=True)
     return deposit

@@ -28,7 +28,8 @@ from django.utils.translation import ngettext
 
 from accounts.permissions import company_can_act_for
 from config import antivirus, clock
-from config.filetypes import MAGIC, extension_of, upload_check
+from config.filetypes import ACCEPTED_EXTENSIONS, MAGIC, extension_of, upload_check
+from consultations.models import Consultation
 from consultations.validators import validate_file_name
 from deposits import crypto, ingest
 from deposits.models import Deposit, DepositFile, Envelope, FilePart, OpeningKey, ScanResult, WrappedKey
@@ -57,6 +58,16 @@ _CHECK_REASONS = {
 # --- Checks ------------------------------------------------------------------------------
 
 
+def consultation_extensions(consultation: Consultation) -> frozenset[str]:
+    """The file types the consultation accepts, as « .pdf »: its modalities' list, or the
+    platform's when it names none. Only types whose content can be checked count."""
+    chosen = {
+        f".{str(value).strip().lower().lstrip('.')}" for value in consultation.accepted_extensions or ()
+    }
+    chosen &= set(MAGIC)
+    return frozenset(chosen) if chosen else ACCEPTED_EXTENSIONS
+
+
 class _Declared:
     """What ``upload_check`` reads of a file, for one that is not here yet: its declared
     name and size, and its first bytes once they arrive."""
@@ -77,7 +88,7 @@ def _refused(error: ValidationError) -> DepositError:
     return DepositError(error.messages[0], reason=_CHECK_REASONS.get(error.code, "invalid"))
 
 
-def _name_check(name: str, size: int) -> str:
+def _name_check(name: str, size: int, extensions: frozenset[str] = ACCEPTED_EXTENSIONS) -> str:
     """The name, extension and size rules of ``upload_check``, before any byte arrives.
 
     Its content rule waits for the first PATCH (``_content_check``): until then the check
@@ -99,12 +110,16 @@ def _name_check(name: str, size: int) -> str:
     signatures = MAGIC.get(extension_of(name))
     sample = signatures[0] if signatures else b""
     try:
-        return upload_check(_Declared(name, size, sample), max_bytes=settings.DEPOSIT_MAX_FILE_BYTES)
+        return upload_check(
+            _Declared(name, size, sample), max_bytes=settings.DEPOSIT_MAX_FILE_BYTES, extensions=extensions
+        )
     except ValidationError as error:
         raise _refused(error) from error
 
 
 def _content_check(deposit_file: DepositFile):
+    extensions = consultation_extensions(deposit_file.envelope.deposit.consultation)
+
     def check(head: bytes) -> None:
         try:
             upload_check(
@@ -112,6 +127,7 @@ def _content_check(deposit_file: DepositFile):
                 # The size was accepted at creation: a lower limit since then does not
                 # turn an upload in progress into an error.
                 max_bytes=max(settings.DEPOSIT_MAX_FILE_BYTES, deposit_file.size),
+                extensions=extensions,
             )
         except ValidationError as error:
             raise ingest.ContentRefused(error.messages[0]) from error
@@ -205,7 +221,7 @@ def deposit_file_create(
     company_user_require(user, deposit.company)
     if envelope.deposit_id != deposit.pk:
         raise DepositError(_("Cette enveloppe n'appartient pas à ce pli."), reason="not_found")
-    name = _name_check(name, size)
+    name = _name_check(name, size, consultation_extensions(deposit.consultation))
     document_label = _label_clean(document_label)
     data_key = crypto.data_key_new()
     upload_id = uuid.uuid4()

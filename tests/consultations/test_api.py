@@ -200,7 +200,7 @@ def test_the_schema_is_valid_openapi_3_with_our_paths(client, db):
     schema = json.loads(response.content)
     validate_schema(schema)
     assert schema["openapi"].startswith("3.")
-    assert set(schema["paths"]) == {"/api/consultations/", "/api/consultations/{id}/"}
+    assert {"/api/consultations/", "/api/consultations/{id}/"} <= set(schema["paths"])
     parameters = {p["name"] for p in schema["paths"]["/api/consultations/"]["get"]["parameters"]}
     assert {
         "q",

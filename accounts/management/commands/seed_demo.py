@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Agent, Company, CompanyUser, LegalForm, Organisation, Service, User
 from consultations.demo import demo_consultations_create
 from consultations.models import Consultation
+from deposits.practice import practice_consultation_ensure
 from messaging.demo import demo_exchange_create
 
 ORGANISATION = {
@@ -161,6 +162,7 @@ class Command(BaseCommand):
             company=Company.objects.get(siret=COMPANIES[0]["company"]["siret"]),
             buyer=User.objects.get(email=AGENTS[0]["email"]),
         )
+        practice = practice_consultation_ensure()
 
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write("")
@@ -181,3 +183,4 @@ class Command(BaseCommand):
             for consultation in consultations:
                 code = f" (code d'accès {consultation.access_code})" if consultation.access_code else ""
                 self.stdout.write(f"  {consultation.reference} — {consultation.title}{code}")
+        self.stdout.write(f"Consultation de test (dépôts d'essai) : {practice.reference} — {practice.title}")
