@@ -361,7 +361,8 @@ def _file_check(deposit_file: DepositFile, wrapped: bytes, private_key) -> FileR
             _("Le fichier déchiffré ne fait pas la taille déposée (%(found)d octets au lieu de %(size)d).")
             % {"found": size, "size": deposit_file.size},
         )
-    if not hmac.compare_digest(digest.hexdigest(), deposit_file.sha256):
+    recorded = DepositFile.objects.filter(pk=deposit_file.pk).values_list("sha256", flat=True).first() or ""
+    if not hmac.compare_digest(digest.hexdigest(), recorded):
         return FileResult(
             deposit_file,
             OpeningCheck.ALTERED,
@@ -375,6 +376,18 @@ def _file_check(deposit_file: DepositFile, wrapped: bytes, private_key) -> FileR
 
 
 # --- The opening ------------------------------------------------------------------------------
+
+
+def _unread_files_read_back(deposits) -> None:
+    """A deposit whose sealing never ran (no worker yet) has files not read back: read them
+    now, so that their SHA-256 is known; one that cannot be is reported altered below."""
+    from deposits.services.sealing import SealRefused, files_read_back
+
+    for deposit in deposits:
+        try:
+            files_read_back(deposit)
+        except SealRefused:
+            logger.error("Deposit %s: files could not be read back before the opening.", deposit.pk)
 
 
 @sensitive_variables("pkcs12_content", "password", "private_key")
@@ -393,6 +406,7 @@ def deposits_open(
     opening_require(consultation=consultation, user=user)
     reason = reason.strip() if scope == Opening.Scope.LATE else ""
     deposits, envelopes = opening_scope(consultation, scope, deposit_ids=deposit_ids, reason=reason)
+    _unread_files_read_back(deposits)
     private_key = private_key_load(pkcs12_content, password)
     fingerprint = crypto.key_fingerprint(private_key)
     files = list(

@@ -2,13 +2,16 @@
 consultation's previous seal, an RFC 3161 timestamp, and the signed receipt
 (« accusé de réception ») mailed to the depositor.
 
-What is read back. The data key of a file is erased when its upload completes (only the
-copies wrapped for the buyer's opening keys remain), so the sealing cannot decrypt what was
-stored: every segment was already authenticated, and the plaintext's SHA-256 computed, at
-ingestion (``deposits/ingest.py``), and ``DepositFile.sha256`` is what the manifest carries
-for the content. What the sealing checks is that storage still holds what the database
-recorded: every stored part is there with its recorded size, and the file's encrypted
-object (header || parts) has the size the format gives for the plaintext's size. It then
+What is read back. A file that came in several requests (every file larger than the
+browser's 8 MiB chunks) still has its data key sealed under the platform's upload key
+(``deposits/ingest.py``): the sealing reads it back from storage, authenticates every
+segment, computes the plaintext's SHA-256, hands it to clamd when one is configured, records
+all three on the file and erases the data key (``files_read_back``). A file that came in one
+request was hashed in the stream, and scanned, at the end of that request; its data key is
+already erased. Either way ``DepositFile.sha256`` is what the manifest carries for the
+content. Then the sealing checks that storage still holds what the database recorded:
+every stored part is there with its recorded size, and the file's encrypted object
+(header || parts) has the size the format gives for the plaintext's size. It then
 computes the SHA-256 of each encrypted object and puts it in the manifest, so from then on
 any change to the stored bytes shows, before and without the opening.
 
@@ -43,7 +46,9 @@ from audit.services import event_record
 from config import clock
 from consultations.models import Consultation
 from consultations.registers import moment_sentence
+from deposits import crypto, ingest
 from deposits.models import Deposit, DepositFile, DepositState, DepositStatus, Seal
+from deposits.selectors import part_names
 from signatures import platform
 
 logger = logging.getLogger(__name__)
@@ -112,6 +117,42 @@ def _encrypted_digest(deposit_file: DepositFile) -> str:
             _("Le fichier chiffré « %(name)s » n'a pas la taille attendue.") % {"name": deposit_file.name}
         )
     return digest.hexdigest()
+
+
+def files_read_back(deposit: Deposit) -> None:
+    """Read back the files whose data key is still sealed for the upload (see above)."""
+    pending = DepositFile.objects.filter(envelope__deposit=deposit, upload_key__isnull=False, sha256="")
+    for deposit_file in pending:
+        name = {"name": deposit_file.name}
+        if not deposit_file.is_complete:
+            raise SealRefused(_("Le fichier « %(name)s » n'a pas été entièrement reçu.") % name)
+        try:
+            data_key = ingest.upload_key_open(deposit_file.upload_key, upload_id=deposit_file.upload_id)
+        except ingest.UploadKeyLost:
+            raise SealRefused(
+                _(
+                    "Le fichier « %(name)s » ne peut plus être relu : la clé secrète de la "
+                    "plateforme a changé."
+                )
+                % name
+            ) from None
+        try:
+            verified = ingest.verify_stored(
+                deposit_file.encrypted_header(), part_names(deposit_file), data_key
+            )
+        except crypto.DecryptionError:
+            raise SealRefused(
+                _("Le fichier stocké « %(name)s » ne se déchiffre pas : il a été altéré.") % name
+            ) from None
+        except (OSError, ValueError):
+            raise SealRefused(
+                _("Une partie stockée du fichier « %(name)s » est introuvable.") % name
+            ) from None
+        if verified.size != deposit_file.size:
+            raise SealRefused(_("Le fichier chiffré « %(name)s » n'a pas la taille attendue.") % name)
+        DepositFile.objects.filter(pk=deposit_file.pk, upload_key__isnull=False).update(
+            sha256=verified.sha256, scan=verified.scan, scan_detail=verified.scan_detail, upload_key=None
+        )
 
 
 def deposit_manifest(deposit: Deposit) -> dict:
@@ -220,6 +261,7 @@ def deposit_seal(deposit_id: int) -> Seal | None:
     if existing is not None:
         return existing
     try:
+        files_read_back(deposit)
         manifest = manifest_bytes(deposit_manifest(deposit))
     except SealRefused as refused:
         _refusal_record(deposit, refused.message)

@@ -278,8 +278,18 @@ def _receiving_require(deposit_file: DepositFile) -> None:
 
 
 def _verified(deposit_file: DepositFile, names: list[str], data_key: bytes, sha256: str | None):
-    """The completed file read back, unless its hash is known and there is nothing to scan."""
-    if sha256 is not None and not antivirus.antivirus_enabled():
+    """What is known of the completed file at the end of its last request.
+
+    A file that came in one request was hashed in the stream; it is read back at once only
+    to be scanned when clamd is configured. A file that came in several requests is not read
+    back here (that would double the work of the request that completes it): its data key
+    stays sealed under the upload key until the sealing task reads it back, authenticates
+    every segment, hashes and scans it, and then erases it (``deposits/services/sealing.py``).
+    Returns None in that case.
+    """
+    if sha256 is None:
+        return None
+    if not antivirus.antivirus_enabled():
         return ingest.Verified(
             size=deposit_file.size, sha256=sha256, scan=ScanResult.NOT_SCANNED, scan_detail=""
         )
@@ -297,7 +307,7 @@ def _verified(deposit_file: DepositFile, names: list[str], data_key: bytes, sha2
             "Envoi %s : les parties stockées ne se déchiffrent pas (%s).", deposit_file.upload_id, error
         )
         raise unreadable from error
-    if verified.size != deposit_file.size or (sha256 is not None and sha256 != verified.sha256):
+    if verified.size != deposit_file.size or sha256 != verified.sha256:
         logger.error("Envoi %s : la relecture ne redonne pas le fichier reçu.", deposit_file.upload_id)
         raise unreadable
     return verified
@@ -325,14 +335,16 @@ def _part_record(
         )
         current.offset = offset + received.kept
         fields = ["offset"]
+        if current.offset == current.size:
+            current.completed_at = clock.now()
+            fields.append("completed_at")
         if verified is not None:
             current.sha256 = verified.sha256
             current.scan = verified.scan
             current.scan_detail = verified.scan_detail
-            current.completed_at = clock.now()
             # From now on only the copies wrapped for the opening keys can give the data key.
             current.upload_key = None
-            fields += ["sha256", "scan", "scan_detail", "completed_at", "upload_key"]
+            fields += ["sha256", "scan", "scan_detail", "upload_key"]
         current.save(update_fields=fields)
     current.envelope = deposit_file.envelope
     return current
@@ -424,6 +436,7 @@ def deposit_file_receive(
             return deposit_file
         verified = None
         if offset + received.kept == deposit_file.size:
+            # None when the file came in several requests: the sealing reads it back.
             verified = _verified(deposit_file, [*previous, received.object_name], data_key, received.sha256)
         return _part_record(deposit_file, offset=offset, number=number, received=received, verified=verified)
     except BaseException:

@@ -17,6 +17,7 @@ from accounts.api_tokens import api_token_create, api_token_revoke
 from consultations.models import Access, EnvelopeKind, State
 from deposits.models import Deposit, DepositFile, DepositState, DepositStatus, Seal
 from deposits.services.deposits import deposit_finalize
+from deposits.services.sealing import files_read_back
 from tests.deposits.test_tus import (
     ENDPOINT,
     TUS,
@@ -367,7 +368,9 @@ def test_a_whole_deposit_through_the_api_and_tuspy_with_only_the_token(
         )
         uploader.upload()
 
-    # THEN the detail shows both files complete, with the hashes of what was sent
+    # THEN the detail shows both files complete, with the hashes of what was sent (read back
+    # as the sealing does for a file that came in several requests)
+    files_read_back(Deposit.objects.get(pk=data["id"]))
     detail = software.get(detail_url(data["id"])).json()
     sent = {f["name"]: f for e in detail["envelopes"] for f in e["files"]}
     assert set(sent) == set(files)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from deposits import crypto, ingest
 from deposits.models import ScanResult
 from deposits.services.deposits import deposit_finalize
-from deposits.services.errors import DepositError
+from deposits.services.sealing import SealRefused, files_read_back
 from deposits.services.uploads import deposit_file_create, deposit_file_receive
 from tests.deposits.test_tus import (
     MARKER,
@@ -200,55 +200,56 @@ def test_a_checksum_is_judged_over_the_whole_body():
 # --- Completion: the read-back -----------------------------------------------------------
 
 
-def test_a_part_altered_in_storage_is_caught_when_the_file_completes(deposit, company_user):
-    # GIVEN two segments received, then altered in storage
+def test_a_file_sent_in_several_requests_is_read_back_by_the_sealing_not_by_its_last_request(
+    deposit, company_user, settings
+):
+    settings.CLAMD_URL = ""
+    content = text_bytes(2 * SEGMENT + 10)
+    deposit_file = send_in_two(deposit, company_user.user, "note.txt", content, read_back=False)
+    # The last request completes the file without reading it all back: the data key waits, sealed.
+    assert deposit_file.is_complete and deposit_file.sha256 == "" and deposit_file.upload_key
+    files_read_back(deposit)
+    deposit_file.refresh_from_db()
+    assert deposit_file.sha256 == hashlib.sha256(content).hexdigest()
+    assert deposit_file.upload_key is None
+
+
+def test_a_part_altered_in_storage_is_caught_when_the_file_is_read_back(deposit, company_user):
+    # GIVEN a file sent in two requests, then one of its stored parts altered
     content = text_bytes(3 * SEGMENT)
-    user = company_user.user
-    deposit_file = deposit_file_create(
-        deposit=deposit, envelope=offer_envelope(deposit), user=user, name="note.txt", size=len(content)
-    )
-    deposit_file = deposit_file_receive(
-        deposit_file=deposit_file,
-        user=user,
-        offset=0,
-        read=io.BytesIO(content).read,
-        content_length=2 * SEGMENT,
-    )
-    (path,) = stored_objects()
+    deposit_file = send_in_two(deposit, company_user.user, "note.txt", content, read_back=False)
+    path = stored_objects()[0]
     altered = bytearray(path.read_bytes())
     altered[1000] ^= 1
     path.write_bytes(bytes(altered))
-    # WHEN the last segment arrives
-    with pytest.raises(DepositError) as refused:
-        deposit_file_receive(
-            deposit_file=deposit_file,
-            user=user,
-            offset=2 * SEGMENT,
-            read=io.BytesIO(content[2 * SEGMENT :]).read,
-            content_length=SEGMENT,
-        )
-    # THEN the file is not called complete, and the last part is not kept
-    assert refused.value.reason == "unavailable"
+    # WHEN the sealing reads it back
+    with pytest.raises(SealRefused) as refused:
+        files_read_back(deposit)
+    # THEN it is called altered, and no hash is recorded for it
+    assert "altéré" in refused.value.message
     deposit_file.refresh_from_db()
-    assert deposit_file.offset == 2 * SEGMENT and not deposit_file.is_complete
-    assert stored_objects() == [path]
+    assert deposit_file.sha256 == "" and deposit_file.upload_key
 
 
-def send_in_two(deposit, user, name: str, content: bytes):
-    """Two requests, so that the completed file is read back from storage."""
+def send_in_two(deposit, user, name: str, content: bytes, *, read_back: bool = True):
+    """Two requests, then (unless told not to) the read-back from storage that the sealing does."""
     deposit_file = deposit_file_create(
         deposit=deposit, envelope=offer_envelope(deposit), user=user, name=name, size=len(content)
     )
     deposit_file = deposit_file_receive(
         deposit_file=deposit_file, user=user, offset=0, read=io.BytesIO(content).read, content_length=SEGMENT
     )
-    return deposit_file_receive(
+    deposit_file = deposit_file_receive(
         deposit_file=deposit_file,
         user=user,
         offset=SEGMENT,
         read=io.BytesIO(content[SEGMENT:]).read,
         content_length=len(content) - SEGMENT,
     )
+    if read_back:
+        files_read_back(deposit)
+        deposit_file.refresh_from_db()
+    return deposit_file
 
 
 def test_without_clamd_a_file_is_recorded_as_not_scanned(deposit, company_user, settings):

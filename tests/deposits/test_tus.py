@@ -124,6 +124,15 @@ def decrypted(deposit_file: DepositFile, private_key=None) -> bytes:
     return b"".join(crypto.decrypt_stream(io.BytesIO(encrypted_bytes(deposit_file)), data_key))
 
 
+def read_back(deposit_file: DepositFile) -> DepositFile:
+    """The read-back of a file sent in several requests, as the sealing does it."""
+    from deposits.services.sealing import files_read_back
+
+    files_read_back(deposit_file.envelope.deposit)
+    deposit_file.refresh_from_db()
+    return deposit_file
+
+
 def stored_objects() -> list[Path]:
     root = Path(django_settings.MEDIA_ROOT) / "deposits"
     return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
@@ -285,8 +294,10 @@ def test_a_file_comes_back_identical_whatever_its_size_and_however_it_was_sent(
     content = text_bytes(size)
     # WHEN it is sent in one PATCH, or one segment per PATCH
     deposit_file = upload_http(company_client, deposit, "note.txt", content, chunk=chunk)
-    # THEN it is complete, its hash is the content's, and the opening key decrypts it exactly
+    # THEN it is complete, its hash (after the sealing's read-back when it came in several
+    # requests) is the content's, and the opening key decrypts it exactly
     assert deposit_file.is_complete and deposit_file.offset == size
+    deposit_file = read_back(deposit_file)
     assert deposit_file.sha256 == hashlib.sha256(content).hexdigest()
     assert len(encrypted_bytes(deposit_file)) == crypto.encrypted_size(size)
     assert decrypted(deposit_file) == content
@@ -321,7 +332,7 @@ def test_a_patch_ending_inside_a_segment_keeps_whole_segments_and_the_client_con
     # THEN the file is complete and decrypts to the original (its last segment sealed as the last)
     assert response.status_code == 204
     assert response["Upload-Offset"] == "300000"
-    deposit_file = upload_row(upload_url)
+    deposit_file = read_back(upload_row(upload_url))
     assert deposit_file.sha256 == hashlib.sha256(content).hexdigest()
     assert decrypted(deposit_file) == content
 
@@ -375,7 +386,7 @@ def test_content_that_is_not_what_the_name_says_is_refused_before_anything_is_st
     assert stored_objects() == []
 
 
-def test_what_is_stored_holds_no_plaintext_and_the_in_progress_key_is_erased_at_completion(
+def test_what_is_stored_holds_no_plaintext_and_the_in_progress_key_is_erased_once_read_back(
     company_client, upload_url
 ):
     content = pdf_bytes(300_000)
@@ -388,9 +399,12 @@ def test_what_is_stored_holds_no_plaintext_and_the_in_progress_key_is_erased_at_
     assert in_progress.upload_key is not None and data_key not in bytes(in_progress.upload_key)
     # WHEN the rest arrives
     patch(company_client, upload_url, 2 * SEGMENT, content[2 * SEGMENT :])
-    # THEN the in-progress key is gone, only the RSA-wrapped copy remains
+    # THEN the file is complete; once the sealing has read it back, the in-progress key is
+    # gone and only the RSA-wrapped copy remains
     complete = upload_row(upload_url)
-    assert complete.is_complete and complete.upload_key is None
+    assert complete.is_complete and complete.upload_key is not None
+    complete = read_back(complete)
+    assert complete.upload_key is None
     assert complete.wrapped_keys.count() == 1
     # AND no stored byte shows the content
     objects = stored_objects()
@@ -685,6 +699,7 @@ def test_tuspy_resumes_an_interrupted_upload_from_head_and_the_file_is_intact(
     # AND the file is complete: the opening key decrypts exactly the original bytes
     deposit_file = DepositFile.objects.get()
     assert deposit_file.is_complete
+    deposit_file = read_back(deposit_file)
     assert deposit_file.sha256 == hashlib.sha256(content).hexdigest()
     assert hashlib.sha256(decrypted(deposit_file)).hexdigest() == hashlib.sha256(content).hexdigest()
     assert deposit_file.parts.count() >= 5
