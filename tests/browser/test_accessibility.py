@@ -92,7 +92,7 @@ def test_the_consultation_pages_have_no_violation(page):
     # Swagger UI (a developers' tool we serve as it is) nests a button in its operation
     # headers; its contrast is fixed by our stylesheet, that markup is not ours to change.
     page.goto("/api/docs/")
-    expect(page.get_by_text("/api/consultations/{id}/")).to_be_visible()
+    expect(page.get_by_text("/api/consultations/{id}/", exact=True)).to_be_visible()
     assert_no_violation(page, except_rules=["nested-interactive"])
 
     _log_in(page, "acheteur@demoville.fr", "Demoville-Acheteur-2026")

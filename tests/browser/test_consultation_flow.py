@@ -90,7 +90,8 @@ def test_an_agent_creates_a_consultation_with_two_lots_which_a_company_finds_and
 
     # Modalities: the acte d'engagement asked in the offer envelope
     page.goto(f"/acheteur/consultations/{consultation.pk}/modifier/modalites/")
-    page.get_by_label("Acte d'engagement").check()
+    offer = page.get_by_role("group", name="Enveloppe d'offre", exact=True)
+    offer.get_by_label("Acte d'engagement", exact=True).check()
     save_and_stay(page)
 
     # Opening key: generated on the platform, its private key downloaded once as a PKCS#12
