@@ -166,7 +166,8 @@ def one_size(options, folder: Path, mib: int) -> None:
     print(
         f"gunicorn worker memory: {idle_rss / MIB:.0f} MiB resident once Django is loaded, "
         f"peak {after_upload / MIB:.0f} MiB after the upload (target < 200), "
-        f"peak {after_validation / MIB:.0f} MiB after the validation (the sealing, run in process, reads the file back)"
+        f"peak {after_validation / MIB:.0f} MiB after the validation "
+        "(the sealing, run in process, reads the file back)"
     )
 
 
