@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from config import clock
 from consultations.admin import ReadOnlyAdmin
 from deposits.models import (
     BackupCopy,
@@ -35,6 +36,18 @@ class OpeningKeyAdmin(ReadOnlyAdmin):
     raw_id_fields = ["organisation", "consultation", "created_by", "revoked_by"]
 
 
+class AfterDeadlineAdmin(ReadOnlyAdmin):
+    """Nobody but its depositor sees a deposit before the deadline, platform staff included:
+    rows appear here once their consultation's deadline has passed."""
+
+    consultation_path = "deposit__consultation"
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).filter(**{f"{self.consultation_path}__deadline__lte": clock.now()})
+        )
+
+
 class ConsortiumMemberInline(admin.TabularInline):
     model = ConsortiumMember
     extra = 0
@@ -58,10 +71,11 @@ class EnvelopeInline(admin.TabularInline):
 
 
 @admin.register(Deposit)
-class DepositAdmin(ReadOnlyAdmin):
+class DepositAdmin(AfterDeadlineAdmin):
     """Deposits are started, filled and finalised by the companies' users only; their time is
     the database's. Administrators see names and sizes, never content (it is encrypted)."""
 
+    consultation_path = "consultation"
     list_display = ["pk", "consultation", "company", "state", "status", "received_at", "is_practice"]
     list_filter = ["state", "status", "is_practice"]
     search_fields = ["consultation__reference", "company__name", "company__siret"]
@@ -72,7 +86,8 @@ class DepositAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Envelope)
-class EnvelopeAdmin(ReadOnlyAdmin):
+class EnvelopeAdmin(AfterDeadlineAdmin):
+    consultation_path = "deposit__consultation"
     list_display = ["pk", "deposit", "kind", "lot"]
     list_filter = ["kind"]
     search_fields = ["deposit__consultation__reference", "deposit__company__name"]
@@ -81,7 +96,8 @@ class EnvelopeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DepositFile)
-class DepositFileAdmin(ReadOnlyAdmin):
+class DepositFileAdmin(AfterDeadlineAdmin):
+    consultation_path = "envelope__deposit__consultation"
     list_display = ["name", "envelope", "size", "offset", "scan", "completed_at"]
     list_filter = ["scan"]
     search_fields = [
@@ -97,7 +113,8 @@ class DepositFileAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FilePart)
-class FilePartAdmin(ReadOnlyAdmin):
+class FilePartAdmin(AfterDeadlineAdmin):
+    consultation_path = "deposit_file__envelope__deposit__consultation"
     list_display = ["deposit_file", "number", "plaintext_offset", "plaintext_size", "stored_size"]
     search_fields = ["object_name", "deposit_file__name"]
     list_select_related = ["deposit_file"]
@@ -105,7 +122,8 @@ class FilePartAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WrappedKey)
-class WrappedKeyAdmin(ReadOnlyAdmin):
+class WrappedKeyAdmin(AfterDeadlineAdmin):
+    consultation_path = "deposit_file__envelope__deposit__consultation"
     list_display = ["deposit_file", "opening_key"]
     search_fields = ["deposit_file__name", "opening_key__fingerprint"]
     list_select_related = ["deposit_file", "opening_key__consultation"]
@@ -113,7 +131,8 @@ class WrappedKeyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ConsortiumMember)
-class ConsortiumMemberAdmin(ReadOnlyAdmin):
+class ConsortiumMemberAdmin(AfterDeadlineAdmin):
+    consultation_path = "deposit__consultation"
     list_display = ["name", "siret", "role", "deposit"]
     list_filter = ["role"]
     search_fields = ["name", "siret", "deposit__consultation__reference"]
@@ -122,7 +141,8 @@ class ConsortiumMemberAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BackupCopy)
-class BackupCopyAdmin(ReadOnlyAdmin):
+class BackupCopyAdmin(AfterDeadlineAdmin):
+    consultation_path = "consultation"
     list_display = ["company", "consultation", "sent_on", "medium", "declared_at"]
     search_fields = ["company__name", "company__siret", "consultation__reference"]
     list_select_related = ["company", "consultation"]
@@ -141,9 +161,10 @@ class OpeningAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Seal)
-class SealAdmin(ReadOnlyAdmin):
+class SealAdmin(AfterDeadlineAdmin):
     """The seal chain is written by the sealing task only; changing a row would break it."""
 
+    consultation_path = "consultation"
     list_display = ["consultation", "sequence", "deposit", "sealed_at", "mailed_at"]
     search_fields = ["consultation__reference", "seal_hash", "receipt_sha256"]
     list_select_related = ["consultation", "deposit__company"]
