@@ -183,6 +183,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Unfinished uploads of draft deposits expire after 7 days (tus « expiration »).
+    "deposits-uploads-expired-sweep": {
+        "task": "deposits.tasks.uploads_expired_sweep",
+        "schedule": crontab(hour=4, minute=41),
+        "options": {"expires": 6 * 3600},
+    },
     # Message e-mails lost on their way to the queue are queued again; hopeless ones flagged.
     "messaging-deliveries-sweep": {
         "task": "messaging.tasks.deliveries_sweep",

@@ -50,3 +50,10 @@ def receipt_mail(self, seal_id: int) -> bool:
             logger.warning("Receipt mail of seal %s not sent: %s", seal_id, type(error).__name__)
             return False
         raise self.retry(exc=error, countdown=backoff(self.request.retries)) from error
+
+
+@shared_task
+def uploads_expired_sweep() -> int:
+    from deposits.services.uploads import uploads_expired_remove
+
+    return uploads_expired_remove()

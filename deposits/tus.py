@@ -1,7 +1,8 @@
 """The tus 1.0 resumable upload protocol (https://tus.io/protocols/resumable-upload), as
 tus-js-client 4 (the deposit page) and tuspy (scripts) speak it. Extensions: creation,
-termination, checksum (sha1, sha256). Not supported: Upload-Defer-Length, concatenation,
-creation-with-upload, expiration.
+termination, checksum (sha1, sha256), expiration (an unfinished upload expires 7 days after
+it started: ``Upload-Expires`` says when; then 410, and a daily sweep removes it). Not
+supported: Upload-Defer-Length, concatenation, creation-with-upload.
 
     OPTIONS /depots/tus/               what the server supports (no login needed)
     POST    /depots/tus/               creation: Upload-Length, Upload-Metadata → 201 + Location
@@ -46,6 +47,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -53,10 +55,15 @@ from accounts.api_tokens import INVALID_TOKEN, api_token_authenticate, bearer_to
 from deposits import selectors
 from deposits.services.deposits import company_user_require
 from deposits.services.errors import DepositError
-from deposits.services.uploads import deposit_file_create, deposit_file_receive, deposit_file_remove
+from deposits.services.uploads import (
+    deposit_file_create,
+    deposit_file_receive,
+    deposit_file_remove,
+    upload_expires_at,
+)
 
 TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = "creation,termination,checksum"
+TUS_EXTENSIONS = "creation,termination,checksum,expiration"
 CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 METADATA_MAX_LENGTH = 4096
@@ -212,7 +219,7 @@ def _create(request: HttpRequest) -> HttpResponse:
         size=size,
         document_label=metadata.get("document", ""),
     )
-    return _response(201, Location=_location(deposit_file))
+    return _response(201, Location=_location(deposit_file), **_expiry_header(deposit_file))
 
 
 def _checksum(request: HttpRequest) -> tuple | None:
@@ -249,11 +256,20 @@ def _patch(request: HttpRequest, deposit_file) -> HttpResponse:
         content_length=content_length,
         checksum=_checksum(request),
     )
-    return _response(204, Upload_Offset=str(deposit_file.offset))
+    return _response(204, Upload_Offset=str(deposit_file.offset), **_expiry_header(deposit_file))
+
+
+def _expiry_header(deposit_file) -> dict:
+    expires = upload_expires_at(deposit_file)
+    return {"Upload_Expires": http_date(expires.timestamp())} if expires is not None else {}
 
 
 def _head(deposit_file) -> HttpResponse:
-    headers = {"Upload_Offset": str(deposit_file.offset), "Upload_Length": str(deposit_file.size)}
+    headers = {
+        "Upload_Offset": str(deposit_file.offset),
+        "Upload_Length": str(deposit_file.size),
+        **_expiry_header(deposit_file),
+    }
     metadata = _metadata_header(deposit_file)
     if metadata:
         headers["Upload_Metadata"] = metadata

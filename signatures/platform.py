@@ -36,6 +36,7 @@ embedded PKI publishes no revocation list.
 """
 
 import asyncio
+import concurrent.futures
 import fcntl
 import functools
 import hashlib
@@ -412,6 +413,24 @@ def _validation_context():
 # --- Timestamps --------------------------------------------------------------------------
 
 
+def _outside_event_loop(function):
+    """pyHanko's synchronous calls run their own event loop (``asyncio.run``), which fails in
+    a thread where one already runs (an ASGI server's, a test browser's): there, the call
+    goes to a short-lived thread of its own."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return function(*args, **kwargs)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(function, *args, **kwargs).result()
+
+    return wrapper
+
+
+@_outside_event_loop
 def timestamp_token(data: bytes) -> bytes:
     """An RFC 3161 timestamp token (CMS ContentInfo, DER) over the SHA-256 of ``data``.
 
@@ -433,6 +452,7 @@ def timestamp_time(token: bytes) -> datetime:
     return _tst_info(token)["gen_time"].native.astimezone(UTC)
 
 
+@_outside_event_loop
 def timestamp_covers(token: bytes, data: bytes) -> bool:
     """Whether the token is a valid timestamp, by an authority the platform trusts, of ``data``."""
     from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
@@ -454,6 +474,7 @@ def timestamp_covers(token: bytes, data: bytes) -> bool:
 # --- Sealing a PDF ------------------------------------------------------------------------
 
 
+@_outside_event_loop
 def pdf_seal(pdf: bytes, *, reason: str, field_name: str = "Sceau") -> bytes:
     """The PDF with the platform's seal: PAdES B-T (signature of the whole file, and an
     RFC 3161 signature timestamp), added as an incremental update in an invisible field."""
@@ -543,6 +564,7 @@ def _status_check(embedded, status) -> PdfCheck:
     )
 
 
+@_outside_event_loop
 def pdf_check(pdf: bytes) -> PdfCheck:
     """Check the platform's seal on a PDF, with pyHanko and the platform's trust roots only.
 

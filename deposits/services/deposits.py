@@ -9,8 +9,6 @@ one that counts. A deposit finalised at or after the deadline is kept and marked
 never replaces an on-time one.
 """
 
-from functools import partial
-
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
@@ -207,5 +205,7 @@ def deposit_finalize(*, deposit: Deposit, user, conditions_accepted: bool = Fals
         },
     )
     # Sealed after the commit; robust: a broker down does not undo an accepted deposit (the sweep seals it).
-    transaction.on_commit(partial(_seal_queue, deposit.pk), robust=True)
+    deposit_id = deposit.pk
+    # A lambda, not functools.partial: Django names the callable when a robust one fails.
+    transaction.on_commit(lambda: _seal_queue(deposit_id), robust=True)
     return deposit

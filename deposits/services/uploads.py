@@ -16,6 +16,7 @@ import os
 import secrets
 import unicodedata
 import uuid
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from django.conf import settings
@@ -32,7 +33,16 @@ from config.filetypes import ACCEPTED_EXTENSIONS, MAGIC, extension_of, upload_ch
 from consultations.models import Consultation
 from consultations.validators import validate_file_name
 from deposits import crypto, ingest
-from deposits.models import Deposit, DepositFile, Envelope, FilePart, OpeningKey, ScanResult, WrappedKey
+from deposits.models import (
+    Deposit,
+    DepositFile,
+    DepositState,
+    Envelope,
+    FilePart,
+    OpeningKey,
+    ScanResult,
+    WrappedKey,
+)
 from deposits.selectors import opening_keys_for, part_names
 from deposits.services.deposits import (
     FINALISING_STATES,
@@ -253,6 +263,51 @@ def deposit_file_create(
     return deposit_file
 
 
+# --- Expiry ------------------------------------------------------------------------------
+
+# An upload not complete this long after it started is abandoned (tus « expiration »): its
+# stored parts and its sealed data key are removed by ``uploads_expired_remove``.
+UPLOAD_EXPIRY = timedelta(days=7)
+
+
+def upload_expires_at(deposit_file: DepositFile) -> datetime | None:
+    """When an unfinished upload expires; None once the file is complete."""
+    return None if deposit_file.is_complete else deposit_file.created_at + UPLOAD_EXPIRY
+
+
+def _expired_refuse(deposit_file: DepositFile) -> None:
+    expires = upload_expires_at(deposit_file)
+    if expires is not None and clock.now() >= expires:
+        raise DepositError(
+            _(
+                "Cet envoi a expiré : il avait commencé il y a plus de %(days)d jours. Retirez le "
+                "fichier et envoyez-le de nouveau."
+            )
+            % {"days": UPLOAD_EXPIRY.days},
+            reason="gone",
+        )
+
+
+def uploads_expired_remove() -> int:
+    """Remove the unfinished uploads of draft deposits that have expired; returns how many."""
+    expired = DepositFile.objects.filter(
+        completed_at__isnull=True,
+        created_at__lte=clock.now() - UPLOAD_EXPIRY,
+        envelope__deposit__state=DepositState.DRAFT,
+    ).select_related("envelope")
+    removed = 0
+    for deposit_file in expired:
+        with transaction.atomic():
+            deposit = Deposit.objects.select_for_update().get(pk=deposit_file.envelope.deposit_id)
+            if not deposit.is_draft:
+                continue
+            _file_delete(deposit_file)
+            removed += 1
+    if removed:
+        logger.info("%d expired uploads removed.", removed)
+    return removed
+
+
 # --- Receiving ---------------------------------------------------------------------------
 
 
@@ -367,6 +422,7 @@ def deposit_file_receive(
     """
     _uploader_require(deposit_file, user)
     _receiving_require(deposit_file)
+    _expired_refuse(deposit_file)
     if offset != deposit_file.offset:
         raise _offset_conflict(deposit_file.offset)
     if deposit_file.is_complete:

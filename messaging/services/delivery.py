@@ -7,7 +7,6 @@ the agent.
 """
 
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -40,7 +39,8 @@ def deliveries_queue(message: Message, users) -> list[Delivery]:
     for pk in (delivery.pk for delivery in deliveries):
         # Robust: a broker down after the commit must not turn a sent message into an
         # error page; the sweep queues what was left pending.
-        transaction.on_commit(partial(_queue, pk), robust=True)
+        # A lambda, not functools.partial: Django names the callable when a robust one fails.
+        transaction.on_commit(lambda pk=pk: _queue(pk), robust=True)
     return deliveries
 
 

@@ -189,7 +189,7 @@ def test_options_says_what_the_server_supports_without_a_login(client, settings)
     assert response.status_code == 204
     assert response["Tus-Version"] == "1.0.0"
     assert response["Tus-Resumable"] == "1.0.0"
-    assert set(response["Tus-Extension"].split(",")) == {"creation", "termination", "checksum"}
+    assert set(response["Tus-Extension"].split(",")) == {"creation", "termination", "checksum", "expiration"}
     assert response["Tus-Max-Size"] == str(2048 * 1024 * 1024)
     assert set(response["Tus-Checksum-Algorithm"].split(",")) == {"sha1", "sha256"}
 

@@ -339,3 +339,16 @@ def test_a_wrong_pkcs12_password_stops_with_a_clear_message(settings, production
     settings.PLATFORM_SEAL_PASSWORD = "faux"
     with pytest.raises(ImproperlyConfigured, match="PLATFORM_SEAL_PKCS12"):
         platform.pdf_seal(a_pdf(), reason="Essai")
+
+
+def test_sealing_works_from_a_thread_where_an_event_loop_runs():
+    # An ASGI server's thread, or a test browser's, runs an event loop: pyHanko's own
+    # asyncio.run would fail there, so the platform runs it in a thread of its own.
+    import asyncio
+
+    async def inside_a_loop():
+        token = platform.timestamp_token(b"manifest")
+        return token, platform.timestamp_covers(token, b"manifest")
+
+    token, covered = asyncio.run(inside_a_loop())
+    assert token and covered
