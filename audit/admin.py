@@ -27,6 +27,25 @@ class EventAdmin(admin.ModelAdmin):
     ]
     list_select_related = False
 
+    def get_queryset(self, request):
+        """Without the events of the companies' deposits to consultations whose deadline has
+        not passed: nobody but its depositor learns of a deposit before then, platform staff
+        included (their ``data`` names the consultation)."""
+        from django.db.models import Q
+
+        from config import clock
+        from consultations.models import Consultation
+
+        undisclosed = Consultation.objects.filter(Q(deadline__isnull=True) | Q(deadline__gt=clock.now()))
+        return (
+            super()
+            .get_queryset(request)
+            .exclude(
+                action__startswith="deposit.",
+                data__consultation__in=list(undisclosed.values_list("pk", flat=True)),
+            )
+        )
+
     def has_add_permission(self, request):
         return False
 

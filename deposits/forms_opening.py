@@ -5,9 +5,8 @@ The rules are the service's (deposits/services/opening.py)."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from deposits.services.keys import PASSWORD_MAX_LENGTH
 from deposits.services.opening import PKCS12_MAX_BYTES
-
-PASSWORD_MAX_LENGTH = 256
 
 
 class OpeningForm(forms.Form):

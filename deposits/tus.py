@@ -152,7 +152,8 @@ def _precheck(request: HttpRequest) -> None:
 
 
 def _integer(value: str | None, header: str) -> int:
-    if value is None or not value.isascii() or not value.isdigit():
+    # 20 digits at most: beyond any file, and far from Python's limit on int() of long strings.
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 20:
         raise _Refusal(
             400, _("L'en-tête %(header)s doit être un nombre entier positif.") % {"header": header}
         )
@@ -168,7 +169,7 @@ def metadata_parse(header: str) -> dict[str, str]:
         key, _space, value = pair.partition(" ")
         try:
             metadata[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII text, or not UTF-8
             raise _Refusal(
                 400, _("L'en-tête Upload-Metadata est mal formé (valeur « %(key)s »).") % {"key": key}
             ) from None
@@ -236,7 +237,7 @@ def _checksum(request: HttpRequest) -> tuple | None:
         )
     try:
         expected = base64.b64decode(value.strip(), validate=True)
-    except binascii.Error:
+    except (binascii.Error, ValueError):  # ValueError: non-ASCII text
         raise _Refusal(400, _("L'en-tête Upload-Checksum est mal formé.")) from None
     return constructor, expected
 

@@ -23,10 +23,12 @@ from deposits.models import Deposit, DepositState, DepositStatus, Envelope
 from deposits.selectors import deposit_files, opening_keys_for
 from deposits.services.errors import DepositError
 
-# New files arrive only while the consultation is online (after its deadline too: the
-# finalisation judges them late). A deposit whose files were sent before the closing may
-# still be finalised after it, and is late.
-FINALISING_STATES = frozenset({State.ONLINE, State.CLOSED})
+# New deposits and files arrive while the consultation is online, and after its deadline
+# until the opening: the finalisation judges them late, and a late bid is kept, never
+# refused. A draft may be finalised (late) at any time after that, until the consultation
+# is archived or declared « sans suite ».
+ACCEPTING_STATES = frozenset({State.ONLINE, State.CLOSED})
+FINALISING_STATES = frozenset({State.ONLINE, State.CLOSED, State.OPENED, State.EVALUATION, State.DECIDED})
 
 
 def company_user_require(user, company=None) -> CompanyUser:
@@ -37,8 +39,9 @@ def company_user_require(user, company=None) -> CompanyUser:
 
 
 def accepting_require(consultation: Consultation) -> None:
-    """The consultation takes new deposits and new files (its deadline is not checked here)."""
-    if consultation.state != State.ONLINE:
+    """The consultation takes new deposits and new files (its deadline is not checked here:
+    after it, they are late)."""
+    if consultation.state not in ACCEPTING_STATES:
         raise DepositError(
             _("Cette consultation ne reçoit pas de plis : elle n'est pas en ligne."), reason="forbidden"
         )

@@ -383,7 +383,7 @@ def _unread_files_read_back(deposits) -> None:
     now, so that their SHA-256 is known; one that cannot be is reported altered below."""
     from deposits.services.sealing import SealRefused, files_read_back
 
-    for deposit in deposits:
+    for deposit in Deposit.objects.filter(pk__in=list(deposits)):
         try:
             files_read_back(deposit)
         except SealRefused:

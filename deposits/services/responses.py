@@ -226,6 +226,7 @@ def deposit_response_save(
         actor=user,
         target=deposit,
         data={
+            "consultation": deposit.consultation_id,
             "response_kind": response_kind,
             "consortium_kind": consortium_kind,
             "members": [member.siret for member in cleaned],

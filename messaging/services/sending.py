@@ -20,6 +20,7 @@ from audit.services import event_record
 from config import clock
 from consultations.models import Consultation, Download, Question, State
 from deposits.models import Deposit, DepositState
+from deposits.services.opening import deposits_disclosed
 from messaging.errors import MessagingError
 from messaging.models import Direction, Kind, Message, Thread
 from messaging.proof import content_canonical
@@ -74,7 +75,7 @@ def downloader_companies(consultation: Consultation):
 def depositor_companies(consultation: Consultation):
     """The companies that validated a deposit (on time, late or replaced), once the deadline
     has passed: before it, the buyer is not to learn who deposited."""
-    if consultation.deadline is None or clock.now() < consultation.deadline:
+    if not deposits_disclosed(consultation):
         return Company.objects.none()
     return (
         Company.objects.filter(deposits__consultation=consultation, deposits__state=DepositState.FINALISED)
@@ -104,9 +105,13 @@ def recipient_users(consultation: Consultation, company: Company) -> list:
             ).values_list("sent_by_id", flat=True)
         )
         | set(
-            Deposit.objects.filter(consultation=consultation, company=company).values_list(
-                "created_by_id", flat=True
-            )
+            # Before the deadline, who deposits is the depositor's secret: naming its user
+            # among the recipients would tell the buyer.
+            Deposit.objects.filter(
+                consultation=consultation, company=company, state=DepositState.FINALISED
+            ).values_list("created_by_id", flat=True)
+            if deposits_disclosed(consultation)
+            else ()
         )
     )
     users = user_model.objects.filter(company_user__company=company, is_active=True).order_by("email")

@@ -117,7 +117,7 @@ def test_starting_gives_the_envelopes_and_how_to_send_the_files(api, buyer, comp
 
 def test_a_consultation_not_online_is_refused_and_a_draft_one_is_not_found(api, buyer, clock):
     closed = consultation_online(organisation=buyer.organisation, created_by=buyer.user)
-    closed.state = State.CLOSED
+    closed.state = State.OPENED
     closed.save()
     response = post_json(api, start_url(closed))
     assert response.status_code == 403

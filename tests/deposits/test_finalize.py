@@ -59,10 +59,10 @@ def test_only_a_company_user_starts_a_deposit(consultation, buyer):
         deposit_start(consultation=consultation, user=buyer.user)
 
 
-@pytest.mark.parametrize("change", ["closed", "paper only", "no key"])
+@pytest.mark.parametrize("change", ["opened", "paper only", "no key"])
 def test_a_consultation_that_takes_no_deposit_says_why(consultation, company_user, change):
-    if change == "closed":
-        consultation.state = State.CLOSED
+    if change == "opened":
+        consultation.state = State.OPENED
         expected = "n'est pas en ligne"
     elif change == "paper only":
         consultation.electronic_response = ElectronicResponse.FORBIDDEN
@@ -74,6 +74,27 @@ def test_a_consultation_that_takes_no_deposit_says_why(consultation, company_use
     with pytest.raises(DepositError) as refused:
         deposit_start(consultation=consultation, user=company_user.user)
     assert expected in refused.value.message
+
+
+def test_a_company_arriving_after_the_closing_deposits_and_its_bid_is_kept_late(
+    consultation, company_user, clock
+):
+    clock.set(consultation.deadline + timedelta(hours=1))
+    consultation.state = State.CLOSED
+    consultation.save(update_fields=["state"])
+    deposit = finalised(consultation, company_user)
+    assert deposit.status == DepositStatus.LATE
+
+
+def test_a_draft_validated_after_the_opening_is_kept_late_not_refused(
+    consultation, deposit, company_user, clock
+):
+    upload(deposit, company_user.user, "offre.pdf", pdf_bytes(2000))
+    clock.set(consultation.deadline + timedelta(hours=2))
+    consultation.state = State.OPENED
+    consultation.save(update_fields=["state"])
+    deposit = deposit_finalize(deposit=deposit, user=company_user.user)
+    assert deposit.status == DepositStatus.LATE and deposit.state == DepositState.FINALISED
 
 
 def test_creating_files_after_the_deadline_is_still_allowed(consultation, deposit, company_user, clock):

@@ -719,3 +719,24 @@ def test_tuspy_with_checksums_uploads_in_one_go(live_server, buyer, company_user
     deposit_file = DepositFile.objects.get()
     assert deposit_file.envelope.kind == EnvelopeKind.CANDIDATURE
     assert deposit_file.is_complete and decrypted(deposit_file) == content
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Upload-Length": "9" * 5000},
+        {"Upload-Length": "1000", "Upload-Metadata": "filename é"},
+        {"Upload-Length": "-1"},
+    ],
+    ids=["huge-length", "non-ascii-metadata", "negative-length"],
+)
+def test_malformed_creation_headers_are_refused_with_a_message_not_an_error_page(company_client, headers):
+    response = company_client.post(ENDPOINT, headers={**TUS, **headers})
+    assert response.status_code == 400
+    assert "mal formé" in response.content.decode() or "nombre entier" in response.content.decode()
+
+
+def test_a_non_ascii_checksum_is_refused_with_a_message(company_client, upload_url):
+    response = patch(company_client, upload_url, 0, b"x" * SEGMENT, **{"Upload-Checksum": "sha1 é"})
+    assert response.status_code == 400
+    assert "Upload-Checksum est mal formé" in response.content.decode()

@@ -56,3 +56,20 @@ def test_before_the_deadline_the_depositors_are_not_revealed(agent_client, consu
     assert not Message.objects.exists()
     # Nor can the agent pick the depositor by name: it is not among the companies offered.
     assert "Bâtiment Ouest" not in text_of(agent_client.get(compose_url(consultation)))
+
+
+def test_before_the_deadline_a_message_does_not_name_the_colleague_who_deposited(
+    buyer, consultation, company_user, clock
+):
+    # GIVEN Alice downloaded the DCE and her colleague Bob deposited a bid
+    from messaging.services.sending import recipient_users
+
+    download_record(consultation, company_user)
+    bob = CompanyUserFactory(company=company_user.company, user__email="bob@ouest.test")
+    finalised(consultation, bob)
+    # THEN before the deadline a message goes to Alice only: the buyer learns nothing
+    assert [u.email for u in recipient_users(consultation, company_user.company)] == [company_user.user.email]
+    # AND after it, Bob is among the recipients too
+    clock.set(consultation.deadline + timedelta(seconds=1))
+    emails = {u.email for u in recipient_users(consultation, company_user.company)}
+    assert emails == {company_user.user.email, "bob@ouest.test"}

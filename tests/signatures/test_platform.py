@@ -2,6 +2,7 @@
 timestamps, their check against its trust roots only, and the production set-up (a PKCS#12
 seal and an external timestamping authority, here a real HTTP server on loopback)."""
 
+import asyncio
 import http.server
 import io
 import os
@@ -233,10 +234,11 @@ def test_a_timestamp_of_a_foreign_authority_is_not_covered(clock):
     root = make_certificate("Autorité étrangère", ca=True)
     key, certificate = make_certificate("Horodatage étranger", issuer=root, time_stamping=True)
     stamper = DummyTimeStamper(tsa_cert=platform._asn1(certificate), tsa_key=platform._key_info(key))
-    import asyncio
     import hashlib
 
-    token = asyncio.run(stamper.async_timestamp(hashlib.sha256(b"manifeste").digest(), "sha256")).dump()
+    token = in_own_thread(
+        lambda: asyncio.run(stamper.async_timestamp(hashlib.sha256(b"manifeste").digest(), "sha256"))
+    ).dump()
     assert not platform.timestamp_covers(token, b"manifeste")
 
 
@@ -344,11 +346,18 @@ def test_a_wrong_pkcs12_password_stops_with_a_clear_message(settings, production
 def test_sealing_works_from_a_thread_where_an_event_loop_runs():
     # An ASGI server's thread, or a test browser's, runs an event loop: pyHanko's own
     # asyncio.run would fail there, so the platform runs it in a thread of its own.
-    import asyncio
-
     async def inside_a_loop():
         token = platform.timestamp_token(b"manifest")
         return token, platform.timestamp_covers(token, b"manifest")
 
-    token, covered = asyncio.run(inside_a_loop())
+    token, covered = in_own_thread(lambda: asyncio.run(inside_a_loop()))
     assert token and covered
+
+
+def in_own_thread(function):
+    """Run ``function`` in a new thread: this one may already run an event loop (the
+    browser tests' Playwright leaves one running in the main thread)."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function).result()
