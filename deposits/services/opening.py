@@ -390,6 +390,34 @@ def _unread_files_read_back(deposits) -> None:
             logger.error("Deposit %s: files could not be read back before the opening.", deposit.pk)
 
 
+def _seals_match_require(consultation: Consultation, deposits, user) -> None:
+    """The deposits' files are still those their seals state: a file removed, added or
+    changed in the database since the receipt stops the opening, loudly."""
+    from deposits.services.sealing import deposit_against_seal
+
+    problems = []
+    for deposit in Deposit.objects.filter(pk__in=list(deposits)).select_related("seal"):
+        seal = getattr(deposit, "seal", None)
+        if seal is not None:
+            problems += deposit_against_seal(deposit, seal)
+    if problems:
+        logger.error("Opening of consultation %s stopped: deposits differ from their seals.", consultation.pk)
+        event_record(
+            action="deposits.seal_mismatch",
+            actor=user,
+            target=consultation,
+            organisation=consultation.organisation,
+            data={"problems": problems},
+        )
+        raise OpeningError(
+            _(
+                "Les plis ne correspondent plus à leurs accusés de réception scellés : %(problems)s "
+                "Aucun pli n'a été ouvert : prévenez l'administrateur de la plateforme."
+            )
+            % {"problems": " ".join(problems)}
+        )
+
+
 @sensitive_variables("pkcs12_content", "password", "private_key")
 def deposits_open(
     *,
@@ -407,6 +435,7 @@ def deposits_open(
     reason = reason.strip() if scope == Opening.Scope.LATE else ""
     deposits, envelopes = opening_scope(consultation, scope, deposit_ids=deposit_ids, reason=reason)
     _unread_files_read_back(deposits)
+    _seals_match_require(consultation, deposits, user)
     private_key = private_key_load(pkcs12_content, password)
     fingerprint = crypto.key_fingerprint(private_key)
     files = list(
@@ -456,7 +485,18 @@ def _opening_record(
 ) -> Opening:
     from consultations.services.lifecycle import consultation_close, consultation_mark_opened
 
-    locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
+    # After the finalisations (they lock the same row): one judged on time just before the
+    # deadline but committed while the files were checked is now visible.
+    locked = Consultation.objects.select_for_update(no_key=True).get(pk=consultation.pk)
+    if scope in (Opening.Scope.CANDIDATURES, Opening.Scope.RESPONSES):
+        on_time = set(_finalised(locked, DepositStatus.ON_TIME).values_list("pk", flat=True))
+        if on_time != set(deposits):
+            raise OpeningError(
+                _(
+                    "Un pli validé dans les délais vient d'être enregistré pendant l'ouverture : rien "
+                    "n'a été ouvert. Recommencez l'ouverture pour l'inclure."
+                )
+            )
     if locked.state == State.ONLINE:
         # The closing task has not run yet: the deadline passed, so it closes now.
         consultation_close(consultation=locked)

@@ -413,6 +413,57 @@ def receipt_filename(seal: Seal) -> str:
 # --- Checking the chain ------------------------------------------------------------------
 
 
+def _file_key(kind: str, lot, name: str) -> tuple:
+    return (kind, lot, name)
+
+
+def sealed_files(seal: Seal) -> dict[tuple, dict]:
+    """What the seal's manifest states of each file: {(envelope kind, lot number, name): entry}."""
+    try:
+        manifest = json.loads(seal.manifest)
+        return {
+            _file_key(envelope["kind"], envelope["lot"], entry["name"]): entry
+            for envelope in manifest["envelopes"]
+            for entry in envelope["files"]
+        }
+    except (ValueError, KeyError, TypeError):
+        return {}
+
+
+def file_key_of(deposit_file: DepositFile) -> tuple:
+    envelope = deposit_file.envelope
+    return _file_key(envelope.kind, envelope.lot.number if envelope.lot_id else None, deposit_file.name)
+
+
+def deposit_against_seal(deposit: Deposit, seal: Seal) -> list[str]:
+    """Where the deposit's files, as the database now holds them, differ from what its seal
+    states (a file removed, added, or changed); in French, empty when they agree."""
+    sealed = sealed_files(seal)
+    current = {
+        file_key_of(f): f
+        for f in DepositFile.objects.filter(envelope__deposit=deposit).select_related("envelope__lot")
+    }
+    problems = []
+    for key in sorted(set(sealed) - set(current), key=str):
+        problems.append(
+            _("Le fichier « %(name)s », scellé dans le pli n° %(deposit)s, a disparu.")
+            % {"name": key[2], "deposit": deposit.pk}
+        )
+    for key in sorted(set(current) - set(sealed), key=str):
+        problems.append(
+            _("Le fichier « %(name)s » du pli n° %(deposit)s n'est pas dans son sceau : il a été ajouté.")
+            % {"name": key[2], "deposit": deposit.pk}
+        )
+    for key in sorted(set(sealed) & set(current), key=str):
+        entry, deposit_file = sealed[key], current[key]
+        if entry.get("size") != deposit_file.size or entry.get("sha256") != deposit_file.sha256:
+            problems.append(
+                _("Le fichier « %(name)s » du pli n° %(deposit)s ne correspond plus à son sceau.")
+                % {"name": key[2], "deposit": deposit.pk}
+            )
+    return problems
+
+
 def seal_chain_verify(consultation: Consultation) -> list[str]:
     """The problems of the consultation's seal chain, in French; an empty list when whole.
 
@@ -422,7 +473,9 @@ def seal_chain_verify(consultation: Consultation) -> list[str]:
     after the sweep's grace.
     """
     problems: list[str] = []
-    seals = list(Seal.objects.filter(consultation=consultation).order_by("sequence"))
+    seals = list(
+        Seal.objects.filter(consultation=consultation).select_related("deposit").order_by("sequence")
+    )
     by_sequence = {seal.sequence: seal for seal in seals}
     recorded = {}
     events = Event.objects.filter(
@@ -463,6 +516,7 @@ def seal_chain_verify(consultation: Consultation) -> list[str]:
             problems.append(
                 _("Le sceau n° %(n)s n'est plus celui que le journal d'audit a enregistré.") % {"n": n}
             )
+        problems.extend(deposit_against_seal(seal.deposit, seal))
         if not platform.timestamp_covers(bytes(seal.timestamp_token), manifest):
             problems.append(
                 _("Le jeton d'horodatage du sceau n° %(n)s ne correspond pas à son manifeste.") % {"n": n}

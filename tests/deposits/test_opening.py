@@ -605,3 +605,47 @@ def test_the_depositor_of_another_company_is_not_the_opener(consultation, opener
             pkcs12_content=consultation_p12(),
             password=P12_PASSWORD,
         )
+
+
+def test_a_file_removed_from_a_sealed_deposit_stops_the_opening_loudly(
+    consultation, two_deposits, opener, after_deadline
+):
+    from deposits.services.sealing import deposit_seal
+
+    ouest, est = two_deposits
+    for deposit in two_deposits:
+        deposit_seal(deposit.pk)
+    # WHEN someone with access to the database removes a candidature after its receipt
+    DepositFile.objects.filter(envelope__deposit=est, name="candidature-est.pdf").delete()
+    # THEN the opening says the deposits no longer match their receipts, and opens nothing
+    with pytest.raises(OpeningError) as refused:
+        open_as(opener, consultation, "candidatures")
+    assert "« candidature-est.pdf », scellé dans le pli" in refused.value.message
+    assert nothing_opened(consultation)
+    assert Event.objects.filter(action="deposits.seal_mismatch").exists()
+
+
+def test_an_on_time_deposit_committed_while_the_files_are_checked_stops_the_opening(
+    consultation, two_deposits, opener, after_deadline, monkeypatch
+):
+    # GIVEN a third company's deposit judged on time just before the deadline, whose commit
+    # lands while the opening checks the other files
+    from deposits.models import Deposit, DepositStatus
+    from deposits.services import opening as opening_service
+    from tests.factories import CompanyUserFactory
+
+    third = deposit_start(consultation=consultation, user=CompanyUserFactory(company__name="Tardive").user)
+    check = opening_service._file_check
+
+    def check_then_commit(*args, **kwargs):
+        Deposit.objects.filter(pk=third.pk).update(
+            state="finalised", status=DepositStatus.ON_TIME, received_at=consultation.deadline
+        )
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(opening_service, "_file_check", check_then_commit)
+    # THEN nothing is opened, and the agent is told to start again to include it
+    with pytest.raises(OpeningError) as refused:
+        open_as(opener, consultation, "candidatures")
+    assert "Recommencez l'ouverture" in refused.value.message
+    assert nothing_opened(consultation)

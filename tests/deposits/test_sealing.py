@@ -14,7 +14,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
 from audit.models import Event
-from deposits.models import Deposit, DepositStatus, Seal
+from deposits.models import Deposit, DepositFile, DepositStatus, Seal
 from deposits.receipt_pdf import receipt_html
 from deposits.services import sealing
 from deposits.services.deposits import deposit_finalize, deposit_start
@@ -471,3 +471,14 @@ def test_concurrent_seals_of_one_consultation_stay_one_chain(buyer, clock, monke
     # AND no receipt object was left behind by a writer that lost its place
     receipts = list(default_storage.listdir(f"deposits/receipts/{consultation.pk}")[1])
     assert sorted(receipts) == sorted(seal.receipt_object.rsplit("/", 1)[1] for seal in seals)
+
+
+def test_removing_or_changing_a_sealed_file_in_the_database_breaks_the_seal_chain_check(consultation, chain):
+    first, second, _third = chain
+    removed = DepositFile.objects.filter(envelope__deposit=first).first()
+    removed_name = removed.name
+    removed.delete()
+    DepositFile.objects.filter(envelope__deposit=second).update(sha256="0" * 64)
+    problems = sealing.seal_chain_verify(consultation)
+    assert any(f"« {removed_name} », scellé dans le pli n° {first.pk}, a disparu" in p for p in problems)
+    assert any(f"du pli n° {second.pk} ne correspond plus à son sceau" in p for p in problems)
