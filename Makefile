@@ -56,9 +56,18 @@ format: install
 check-migrations: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# English is translated by hand in locale/en; French, the source language, has a catalogue of
+# its own only for its plural rule (« 0 fichier »): every msgstr is its msgid (msgen).
+MESSAGES_IGNORE := --ignore '.venv/*' --ignore 'var/*' --ignore 'static/vendor/*' --ignore 'tests/*' --ignore 'bench/*'
+FR_CATALOGUE := locale/fr/LC_MESSAGES/django.po
+
 messages: install
-	$(BIN)/python manage.py makemessages --locale en --ignore '.venv/*' --ignore 'var/*' --ignore 'static/vendor/*' --no-obsolete
-	$(BIN)/python manage.py compilemessages --locale en --ignore '.venv/*'
+	$(BIN)/python manage.py makemessages --locale en --locale fr $(MESSAGES_IGNORE) --no-obsolete
+	msgattrib --clear-fuzzy --clear-previous $(FR_CATALOGUE) -o $(FR_CATALOGUE)
+	msgfilter --keep-header -i $(FR_CATALOGUE) -o $(FR_CATALOGUE) sed -e d
+	msgen $(FR_CATALOGUE) -o $(FR_CATALOGUE)
+	sed -i 's/^"Plural-Forms: .*\\n"$$/"Plural-Forms: nplurals=2; plural=(n > 1);\\n"/; s/^"Language: \\n"$$/"Language: fr\\n"/' $(FR_CATALOGUE)
+	$(BIN)/python manage.py compilemessages --locale en --locale fr --ignore '.venv/*'
 
 ci: lint check-migrations test
 
