@@ -57,6 +57,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -424,8 +425,16 @@ def _outside_event_loop(function):
             asyncio.get_running_loop()
         except RuntimeError:
             return function(*args, **kwargs)
+
+        def in_thread():
+            try:
+                return function(*args, **kwargs)
+            finally:
+                # The platform clock may have read the database: that thread's connection goes.
+                connections.close_all()
+
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(function, *args, **kwargs).result()
+            return pool.submit(in_thread).result()
 
     return wrapper
 

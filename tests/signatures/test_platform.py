@@ -161,7 +161,7 @@ def test_two_processes_starting_together_make_one_pki(tmp_path):
     assert fingerprints == {root.fingerprint(hashes.SHA256()).hex()}
 
 
-def test_a_rotated_secret_key_still_opens_the_keys_through_its_fallbacks(fresh_pki, settings):
+def test_a_rotated_secret_key_still_opens_the_keys_through_its_fallbacks(fresh_pki, settings, clock):
     [root] = platform.trust_roots()
     old = settings.SECRET_KEY
     settings.SECRET_KEY = "a-new-secret-key-" + "x" * 50
@@ -343,7 +343,7 @@ def test_a_wrong_pkcs12_password_stops_with_a_clear_message(settings, production
         platform.pdf_seal(a_pdf(), reason="Essai")
 
 
-def test_sealing_works_from_a_thread_where_an_event_loop_runs():
+def test_sealing_works_from_a_thread_where_an_event_loop_runs(clock):
     # An ASGI server's thread, or a test browser's, runs an event loop: pyHanko's own
     # asyncio.run would fail there, so the platform runs it in a thread of its own.
     async def inside_a_loop():
