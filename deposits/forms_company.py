@@ -1,8 +1,10 @@
 """Forms of the company's deposit page: the response's details, « Valider », the backup copy."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.validators import normalize_siret, validate_siret
 from consultations.forms_buyer_calendar import DateInput
 from deposits.models import BackupCopy, CandidatureForm, ConsortiumKind, ConsortiumMember, ResponseKind
 from deposits.services.responses import Member
@@ -94,6 +96,33 @@ class MemberForm(forms.Form):
     )
     is_representative = forms.BooleanField(label=_("Mandataire du groupement"), required=False)
 
+    def __init__(self, *args, check: bool = False, **kwargs):
+        # check: the company answers as a consortium, so each row typed must be complete
+        # and its SIRET valid; otherwise the rows are ignored and not checked.
+        super().__init__(*args, **kwargs)
+        self.check = check
+
+    def clean(self):
+        data = super().clean()
+        if not self.check:
+            return data
+        siret = normalize_siret(data.get("siret") or "")
+        name = " ".join((data.get("name") or "").split())
+        if not siret and not name:
+            return data
+        if not siret:
+            self.add_error("siret", _("Indiquez le numéro SIRET de ce membre."))
+        else:
+            try:
+                validate_siret(siret)
+            except ValidationError as error:
+                self.add_error("siret", error)
+            else:
+                data["siret"] = siret
+        if not name:
+            self.add_error("name", _("Indiquez la raison sociale de ce membre."))
+        return data
+
     def member(self) -> Member | None:
         data = self.cleaned_data
         if not data or not (data.get("siret") or data.get("name")):
@@ -101,9 +130,54 @@ class MemberForm(forms.Form):
         return Member(siret=data["siret"], name=data["name"], is_representative=data["is_representative"])
 
 
-def member_formset(data=None, *, deposit, company):
+class MemberFormSet(forms.BaseFormSet):
+    def clean(self):
+        """A SIRET typed twice: the error goes to the second row's SIRET."""
+        seen: dict[str, int] = {}
+        for number, form in enumerate(self.forms, start=1):
+            if not form.check or not form.is_valid():
+                continue
+            siret = form.cleaned_data.get("siret")
+            if not siret:
+                continue
+            if siret in seen:
+                form.add_error(
+                    "siret",
+                    _("Ce SIRET est déjà celui du membre n° %(number)d.") % {"number": seen[siret]},
+                )
+            else:
+                seen[siret] = number
+
+    def error_items(self) -> list[tuple[str, str]]:
+        """The rows' errors for the summary: (the field's id, « Membre n° 2 (SIRET …) : … »)."""
+        items = []
+        for number, form in enumerate(self.forms, start=1):
+            for name, errors in form.errors.items():
+                if name not in form.fields:
+                    continue
+                field = form[name]
+                siret = normalize_siret(field.value() or "") if name == "siret" else ""
+                for error in errors:
+                    if siret:
+                        message = _("Membre n° %(number)d (SIRET %(siret)s) : %(error)s") % {
+                            "number": number,
+                            "siret": siret,
+                            "error": error,
+                        }
+                    else:
+                        message = _("Membre n° %(number)d, %(field)s : %(error)s") % {
+                            "number": number,
+                            "field": field.label,
+                            "error": error,
+                        }
+                    items.append((field.auto_id, message))
+        return items
+
+
+def member_formset(data=None, *, deposit, company, check: bool = False):
     """The consortium's members, and a few empty rows to add more. A new consortium starts
-    with the depositing company as its representative."""
+    with the depositing company as its representative. check: the answer is a consortium,
+    the rows typed are checked."""
     members = list(deposit.consortium_members.all())
     if members:
         initial = [
@@ -114,9 +188,9 @@ def member_formset(data=None, *, deposit, company):
         initial = [{"siret": company.siret, "name": company.name, "is_representative": True}]
     rows = max(len(initial) + MEMBER_ROWS_EXTRA, MEMBER_ROWS_MIN)
     formset_class = forms.formset_factory(
-        MemberForm, extra=rows - len(initial), max_num=30, validate_max=True
+        MemberForm, formset=MemberFormSet, extra=rows - len(initial), max_num=30, validate_max=True
     )
-    return formset_class(data, initial=initial, prefix="membres")
+    return formset_class(data, initial=initial, prefix="membres", form_kwargs={"check": check})
 
 
 class ValidateForm(forms.Form):
@@ -126,6 +200,11 @@ class ValidateForm(forms.Form):
             "required": _("Cochez la case d'acceptation des conditions d'utilisation pour valider votre pli.")
         },
     )
+
+    def __init__(self, *args, **kwargs):
+        # The label follows the box on its line: no « : » at its end.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 class BackupCopyForm(forms.ModelForm):

@@ -91,9 +91,10 @@ def minutes_html(opening: Opening, *, problems: dict[int, str] | None = None) ->
 def minutes_pdf(opening: Opening, *, problems: dict[int, str] | None = None) -> bytes:
     from weasyprint import HTML
 
+    # PDF/UA-1: a tagged PDF (headings, tables, reading order) that screen readers can read.
     return HTML(
         string=minutes_html(opening, problems=problems), base_url=None, url_fetcher=offline_url_fetcher()
-    ).write_pdf()
+    ).write_pdf(pdf_variant="pdf/ua-1")
 
 
 def minutes_seal(pdf: bytes) -> tuple[bytes, bool]:

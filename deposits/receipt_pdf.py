@@ -49,6 +49,8 @@ def receipt_context(seal: Seal) -> dict:
             "name": document["name"],
             "label": document.get("document", ""),
             "size": document["size"],
+            # « 600 000 »: the exact size in bytes, grouped by three, as French writes it.
+            "size_grouped": f"{document['size']:,}".replace(",", "\u00a0"),
             "size_text": filesizeformat(document["size"]),
             "sha256": document["sha256"],
         }
@@ -91,4 +93,7 @@ def receipt_pdf(seal: Seal) -> bytes:
     """The receipt, not yet sealed (``signatures.platform.pdf_seal`` does that)."""
     from weasyprint import HTML
 
-    return HTML(string=receipt_html(seal), base_url=None, url_fetcher=offline_url_fetcher()).write_pdf()
+    # PDF/UA-1: a tagged PDF (headings, tables, reading order) that screen readers can read.
+    return HTML(string=receipt_html(seal), base_url=None, url_fetcher=offline_url_fetcher()).write_pdf(
+        pdf_variant="pdf/ua-1"
+    )

@@ -22,7 +22,7 @@ from consultations.models import Consultation
 from consultations.views.public import time_left
 from deposits import selectors, selectors_company
 from deposits.forms_company import BackupCopyForm, ResponseForm, ValidateForm, member_formset
-from deposits.models import DepositFile
+from deposits.models import DepositFile, ResponseKind
 from deposits.practice import practice_consultation_ensure
 from deposits.services.deposits import accepting_require, deposit_start
 from deposits.services.errors import DepositError
@@ -98,10 +98,28 @@ def _js_strings() -> dict:
         "resuming": _("Reprise d'un envoi interrompu : seul ce qui manque est envoyé."),
         "progressOf": _("Progression de l'envoi de {name}"),
         "speed": _("{speed}/s — encore environ {time}"),
-        "overall": _("{done} sur {total} envoyés"),
-        "waitUploads": _("Attendez la fin de l'envoi de vos fichiers avant de valider votre pli."),
+        # French takes the singular for 0 and 1: « 1 fichier sur 2 envoyé ».
+        "overall": _("{done} fichier sur {total} envoyé"),
+        "overallPlural": _("{done} fichiers sur {total} envoyés"),
+        "waitUploads": _("Attendez la fin de l'envoi de {names} avant de valider votre pli."),
+        "pausedUploads": _(
+            "L'envoi de {names} est en pause : reprenez-le ou retirez-le avant de valider votre pli."
+        ),
+        "pausedUploadsPlural": _(
+            "Les envois de {names} sont en pause : reprenez-les ou retirez-les avant de valider votre pli."
+        ),
+        "stoppedUploads": _(
+            "L'envoi de {names} est interrompu : reprenez-le ou retirez-le avant de valider votre pli."
+        ),
+        "stoppedUploadsPlural": _(
+            "Les envois de {names} sont interrompus : reprenez-les ou retirez-les avant de valider votre pli."
+        ),
         "network": _(
-            "La connexion au serveur est interrompue. Réessayez ; l'envoi reprendra là où il s'est arrêté."
+            "La connexion au serveur est interrompue. Cliquez sur « Reprendre » : l'envoi reprendra là "
+            "où il s'est arrêté."
+        ),
+        "unavailable": _(
+            "La plateforme ne répond pas pour l'instant ; cliquez sur « Reprendre » dans quelques minutes."
         ),
         "refused": _("Le serveur a refusé ce fichier."),
         "seconds": _("{count} s"),
@@ -174,6 +192,19 @@ def consultation_deposit(request, pk):
     return _page(request, consultation)
 
 
+def _service_error_attach(form, members, rows, error: DepositError) -> None:
+    """A refusal about one member goes to that member's SIRET, in its row (the rows are
+    checked by the form first, so this is rare: a rule of the service the form does not
+    know); a refusal about the whole response goes to the summary."""
+    message = error.message
+    for number, (index, member) in enumerate(rows, start=1):
+        prefix = _("Membre n° %(number)d") % {"number": number}
+        if message.startswith((prefix + " ", prefix + ",")) or (member.siret and member.siret in message):
+            members.forms[index].add_error("siret", message)
+            return
+    form.add_error(None, message)
+
+
 @company_user_required
 @require_POST
 def response_save(request, pk):
@@ -183,13 +214,24 @@ def response_save(request, pk):
     form = ResponseForm(
         request.POST, deposit=deposit, lots=lots, variants_allowed=consultation.variants_allowed
     )
-    members = member_formset(request.POST, deposit=deposit, company=deposit.company)
+    members = member_formset(
+        request.POST,
+        deposit=deposit,
+        company=deposit.company,
+        check=request.POST.get("response_kind") == ResponseKind.CONSORTIUM,
+    )
     if form.is_valid() and members.is_valid():
-        consortium = [member for member in (row.member() for row in members.forms) if member is not None]
+        rows = [(index, row.member()) for index, row in enumerate(members.forms)]
+        rows = [(index, member) for index, member in rows if member is not None]
         try:
-            deposit_response_save(deposit=deposit, user=request.user, members=consortium, **form.choice())
+            deposit_response_save(
+                deposit=deposit,
+                user=request.user,
+                members=[member for _index, member in rows],
+                **form.choice(),
+            )
         except DepositError as error:
-            form.add_error(None, error.message)
+            _service_error_attach(form, members, rows, error)
         else:
             messages.success(
                 request, _("Votre réponse est enregistrée : les enveloppes ci-dessous la suivent.")

@@ -110,7 +110,7 @@ def receipt_check(request):
                 message = check.message
             elif check.valid:
                 message = _(
-                    "Ce document porte bien le cachet de la plateforme, mais ce n'est pas un accusé de "
+                    "Ce document porte bien le sceau de la plateforme, mais ce n'est pas un accusé de "
                     "réception qu'elle a délivré."
                 )
             else:

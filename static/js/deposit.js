@@ -3,7 +3,10 @@
 // bar per file and overall, speed and time left, pause and resume, removal (tus
 // termination), and resumption after a reload (the upload's address is kept in
 // localStorage under a fingerprint of the deposit, envelope, document and file).
-// The server's refusals are French sentences: they are shown next to the file.
+// The server's refusals are French sentences (text/plain): they are shown next to the file;
+// any other answer (a proxy's error page, a 5xx) gets the page's own French message.
+// The live region says only how many files are sent, when one finishes, fails or is
+// removed; the speed and time left are on a line of their own, not announced.
 (function () {
   "use strict";
 
@@ -58,6 +61,7 @@
     var overall = document.getElementById("overall");
     var overallProgress = document.getElementById("overall-progress");
     var overallStatus = document.getElementById("overall-status");
+    var overallSpeed = document.getElementById("overall-speed");
     var overallRate = new Rate();
     var entries = [];
     var counter = 0;
@@ -74,11 +78,25 @@
       return format(strings.speed, { speed: sizeText(rate), time: durationText(remaining / rate) });
     }
 
-    function refreshOverall() {
+    // « 1 fichier sur 2 envoyé », « 2 fichiers sur 3 envoyés »: French takes the singular
+    // for 0 and 1.
+    function countText(done, total) {
+      return format(done > 1 ? strings.overallPlural : strings.overall, { done: done, total: total });
+    }
+
+    // The live region is rewritten only when the count changes (a file added, finished,
+    // failed or removed), never on a mere progress event; prefix: « Fichier retiré du pli. »
+    var lastCount = "";
+    function refreshOverall(prefix) {
       var live = entries.filter(function (entry) {
         return !entry.removed && !entry.failed;
       });
-      if (!live.length) return;
+      if (!live.length) {
+        if (overallSpeed) overallSpeed.textContent = "";
+        if (prefix) overallStatus.textContent = prefix;
+        lastCount = "";
+        return;
+      }
       var total = 0;
       var sent = 0;
       var done = 0;
@@ -90,10 +108,13 @@
       overall.hidden = false;
       overallProgress.value = total ? Math.floor((sent / total) * 100) : 100;
       overallRate.add(sent);
-      var text = format(strings.overall, { done: done, total: live.length });
       var rate = overallRate.perSecond();
-      if (done < live.length && rate) text += " — " + rateText(rate, total - sent);
-      overallStatus.textContent = text;
+      if (overallSpeed) overallSpeed.textContent = done < live.length && rate ? rateText(rate, total - sent) : "";
+      var text = countText(done, live.length);
+      if (prefix || text !== lastCount) {
+        overallStatus.textContent = prefix ? prefix + " " + text : text;
+        lastCount = text;
+      }
     }
 
     function element(tag, className, text) {
@@ -103,13 +124,22 @@
       return node;
     }
 
+    function statusOf(error) {
+      var response = error && error.originalResponse;
+      return response ? response.getStatus() : 0;
+    }
+
+    // The platform's own refusals are French text/plain sentences; a proxy's page (HTML, in
+    // English) or a server error is never shown as is.
     function serverMessage(error) {
       var response = error && error.originalResponse;
-      if (response) {
-        var body = response.getBody ? response.getBody() : "";
-        return body ? String(body).trim() : strings.refused;
-      }
-      return strings.network;
+      if (!response) return strings.network;
+      var status = response.getStatus();
+      if (status >= 500 || status === 0) return strings.unavailable;
+      var type = String((response.getHeader && response.getHeader("Content-Type")) || "").toLowerCase();
+      var body = response.getBody ? String(response.getBody() || "").trim() : "";
+      if (type.indexOf("text/plain") === 0 && body) return body;
+      return strings.refused;
     }
 
     function setState(entry, state, message) {
@@ -131,8 +161,9 @@
         })
         .then(function () {
           entry.row.remove();
-          overallStatus.textContent = strings.removed;
-          refreshOverall();
+          refreshOverall(strings.removed);
+          // The row is gone: focus goes back to the file input it came from.
+          if (entry.input && document.body.contains(entry.input)) entry.input.focus();
         });
     }
 
@@ -185,6 +216,7 @@
 
       var entry = {
         file: file,
+        input: input,
         row: row,
         progress: progress,
         status: status,
@@ -242,7 +274,9 @@
           entry.failed = true;
           entry.error.textContent = serverMessage(err);
           setState(entry, "failed");
-          entry.resume.hidden = err && err.originalResponse ? true : false;
+          // A refusal is final; a cut connection or an unavailable server (5xx) may be resumed.
+          var code = statusOf(err);
+          entry.resume.hidden = code > 0 && code < 500;
           if (!entry.resume.hidden) entry.failed = false;
           refreshOverall();
         }
@@ -279,18 +313,48 @@
       });
     });
 
+    function namesText(list) {
+      return list
+        .map(function (entry) {
+          return "« " + entry.file.name + " »";
+        })
+        .join(", ");
+    }
+
     var validateForm = document.getElementById("validate-form");
     var wait = document.getElementById("validate-wait");
     if (validateForm && wait) {
       validateForm.addEventListener("submit", function (event) {
-        var busy = entries.some(function (entry) {
+        var pending = entries.filter(function (entry) {
           return !entry.removed && !entry.failed && entry.state !== "done";
         });
-        if (busy) {
-          event.preventDefault();
-          wait.textContent = strings.waitUploads;
-          wait.hidden = false;
+        if (!pending.length) {
+          wait.hidden = true;
+          wait.textContent = "";
+          return;
         }
+        event.preventDefault();
+        // A paused (or interrupted) upload never ends by itself: say which, and what to do.
+        function inState(state) {
+          return pending.filter(function (entry) {
+            return entry.state === state;
+          });
+        }
+        var paused = inState("paused");
+        var stopped = inState("failed");
+        var sending = pending.filter(function (entry) {
+          return entry.state !== "paused" && entry.state !== "failed";
+        });
+        var sentences = [];
+        if (sending.length) sentences.push(format(strings.waitUploads, { names: namesText(sending) }));
+        [
+          [paused, strings.pausedUploads, strings.pausedUploadsPlural],
+          [stopped, strings.stoppedUploads, strings.stoppedUploadsPlural]
+        ].forEach(function (group) {
+          if (group[0].length) sentences.push(format(group[0].length > 1 ? group[2] : group[1], { names: namesText(group[0]) }));
+        });
+        wait.textContent = sentences.join(" ");
+        wait.hidden = false;
       });
     }
   });

@@ -26,8 +26,11 @@ def company_client(client, company_user):
 
 def test_a_token_is_shown_once_and_only_its_hash_is_kept(company_client, company_user, clock):
     # WHEN a company user creates a token from the page
-    response = company_client.post(PAGE, {"label": "Logiciel de réponse"})
-    # THEN the answer shows it once, with the advice to copy it now
+    created = company_client.post(PAGE, {"label": "Logiciel de réponse"})
+    # THEN the answer sends back to the page (POST, then GET)…
+    assert created.status_code == 302 and created["Location"] == PAGE
+    # … which shows it once, with the advice to copy it now
+    response = company_client.get(PAGE)
     assert response.status_code == 200
     page = response.content.decode()
     raw = TOKEN_RE.search(page).group(0)
@@ -55,7 +58,7 @@ def test_a_token_authenticates_its_user_until_it_is_revoked(company_client, comp
     assert api_token_authenticate(raw) == token
     assert api_token_authenticate(raw + "x") is None
     assert api_token_authenticate(raw.replace("sdm_", "abc_")) is None
-    # WHEN the user revokes it from the page
+    # WHEN the user revokes it from the page, and confirms
     response = company_client.post(reverse("accounts:api_token_revoke", args=[token.pk]), follow=True)
     # THEN it says so, the list marks it revoked, and the token opens nothing any more
     page = response.content.decode()
@@ -135,3 +138,50 @@ def test_the_profile_links_to_the_tokens_of_a_company_user_only(client, company_
     assert PAGE in client.get(reverse("accounts:profile")).content.decode()
     client.force_login(buyer.user)
     assert PAGE not in client.get(reverse("accounts:profile")).content.decode()
+
+
+def test_reloading_the_page_after_a_creation_makes_no_second_token(company_client, clock):
+    response = company_client.post(PAGE, {"label": "ERP"}, follow=True)
+    first = TOKEN_RE.search(response.content.decode()).group(0)
+    # The reload is a GET of the page: no second token, and the first is not shown again
+    again = company_client.get(PAGE).content.decode()
+    assert ApiToken.objects.count() == 1
+    assert first not in again and TOKEN_RE.search(again) is None
+
+
+def test_the_new_token_has_a_copy_button_from_a_static_script_and_no_inline_script(company_client, clock):
+    page = company_client.post(PAGE, {"label": "ERP"}, follow=True).content.decode()
+    assert '<script src="/static/js/api-tokens.js" defer></script>' in page
+    assert re.search(
+        r'<button type="button" class="secondary" id="copy-token"[^>]*hidden>Copier le jeton</button>', page
+    )
+    assert re.search(r'<input id="new-token"[^>]*aria-describedby="new-token-advice"', page)
+    assert not re.search(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", page)
+    # Not on the plain list
+    assert "api-tokens.js" not in company_client.get(PAGE).content.decode()
+
+
+def test_revoking_asks_for_a_confirmation_first(company_client, company_user, clock):
+    token, raw = api_token_create(user=company_user.user, label="ERP")
+    url = reverse("accounts:api_token_revoke", args=[token.pk])
+    # The list links to the confirmation page; it revokes nothing by itself
+    assert (
+        f'<a href="{url}">Révoquer<span class="visually-hidden"> ERP</span></a>'
+        in company_client.get(PAGE).content.decode()
+    )
+    confirm = company_client.get(url)
+    page = confirm.content.decode()
+    assert confirm.status_code == 200
+    assert "Révoquer le jeton « ERP »" in page and f'<form method="post" action="{url}"' in page
+    assert 'name="csrfmiddlewaretoken"' in page and "Annuler et revenir à mes jetons" in page
+    assert api_token_authenticate(raw) == token
+    # Confirmed: revoked; the page asked again says so
+    company_client.post(url)
+    assert api_token_authenticate(raw) is None
+    again = company_client.get(url, follow=True).content.decode()
+    assert "est déjà révoqué" in again
+
+
+def test_nobody_sees_the_confirmation_for_someone_elses_token(company_client, other_company_user, clock):
+    token, _raw = api_token_create(user=other_company_user.user, label="Autre")
+    assert company_client.get(reverse("accounts:api_token_revoke", args=[token.pk])).status_code == 404

@@ -4,6 +4,7 @@ tus-js-client, the progress bars reaching 100 %, then « Valider » and the time
 ``company_deposits_two_files`` is the company's part, written to be reused by the test
 that goes on to the deadline and the opening."""
 
+import contextlib
 import hashlib
 from datetime import timedelta
 from pathlib import Path
@@ -55,7 +56,7 @@ def company_deposits_two_files(page, consultation, company_user, tmp_path: Path)
     expect(page.get_by_role("progressbar", name="Progression totale des envois")).to_have_attribute(
         "value", "100"
     )
-    expect(page.locator("#overall-status")).to_contain_text("2 sur 2 envoyés")
+    expect(page.locator("#overall-status")).to_have_text("2 fichiers sur 2 envoyés")
     assert_no_violation(page)
 
     deposit = Deposit.objects.get(consultation=consultation, state=DepositState.DRAFT)
@@ -143,3 +144,104 @@ def test_an_upload_cut_by_a_reload_resumes_where_it_stopped_when_the_file_is_cho
     data_key = ingest.upload_key_open(resumed.upload_key, upload_id=resumed.upload_id)
     stored = ingest.verify_stored(resumed.encrypted_header(), part_names(resumed), data_key)
     assert stored.size == len(content) and stored.sha256 == hashlib.sha256(content).hexdigest()
+
+
+def answering_company(page, name: str):
+    organisation = OrganisationFactory(name=f"Commune de {name}")
+    agent = AgentFactory(organisation=organisation, can_create=True)
+    consultation = consultation_online(
+        organisation=organisation,
+        created_by=agent.user,
+        published_at=clock.now() - timedelta(days=1),
+        deadline=clock.now() + timedelta(days=30),
+    )
+    company_user = CompanyUserFactory(company__name=f"Entreprise {name}")
+    log_in(page, company_user.user.email)
+    page.goto(f"/consultations/{consultation.pk}/")
+    page.get_by_role("main").get_by_role("button", name="Répondre à la consultation").click()
+    expect(page.get_by_role("heading", name="Répondre à la consultation", level=1)).to_be_visible()
+    return consultation
+
+
+def page_overflows(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+
+def test_on_a_phone_a_paused_upload_is_named_at_validation_and_removing_it_gives_the_focus_back(
+    page, tmp_path
+):
+    page.set_viewport_size({"width": 360, "height": 800})
+    answering_company(page, "Pause")
+    # The page fits a 360 px screen (WCAG 1.4.10): only the tables scroll, in their region
+    assert not page_overflows(page)
+    # The consortium's fieldset has its border and does not widen the page
+    fieldset = page.locator("fieldset.consortium")
+    assert fieldset.evaluate("e => getComputedStyle(e).minWidth") in ("0px", "0")
+    breadcrumb = page.locator("nav.breadcrumb ol")
+    assert breadcrumb.evaluate("e => getComputedStyle(e).listStyleType") == "none"
+    # The conditions' label is beside its box, whole, without « : »
+    label = page.locator("label[for=id_conditions]")
+    assert not label.inner_text().strip().endswith(":")
+    box, text = page.locator("#id_conditions").bounding_box(), label.bounding_box()
+    assert text["x"] >= box["x"] + box["width"] and text["x"] + text["width"] <= 360
+
+    # GIVEN an upload whose chunks the server is slow to take (held here)
+    held = []
+
+    def hold_patches(route):
+        if route.request.method == "PATCH":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/depots/tus/**", hold_patches)
+    path = tmp_path / "Offre.pdf"
+    path.write_bytes(pdf_bytes(300_000, seed=5))
+    page.get_by_label("Acte d'engagement", exact=True).set_input_files(str(path))
+    upload = page.locator("li.upload")
+    pause = upload.get_by_role("button", name="Mettre en pause")
+    resume = upload.get_by_role("button", name="Reprendre")
+    expect(pause).to_be_visible()
+    expect(resume).to_be_hidden()
+    # WHEN it is paused, the « Mettre en pause » button disappears and « Reprendre » has the focus
+    pause.click()
+    expect(pause).to_be_hidden()
+    expect(resume).to_be_visible()
+    expect(resume).to_be_focused()
+    # AND « Valider » says which file is paused and what to do
+    page.get_by_label("J'ai lu et j'accepte les conditions d'utilisation").check()
+    page.get_by_role("button", name="Valider", exact=True).click()
+    expect(page.locator("#validate-wait")).to_have_text(
+        "L'envoi de « Offre.pdf » est en pause : reprenez-le ou retirez-le avant de valider votre pli."
+    )
+    # AND « Retirer » takes the row away and gives the focus back to the file's input
+    upload.get_by_role("button", name="Retirer").click()
+    expect(upload).to_have_count(0)
+    expect(page.get_by_label("Acte d'engagement", exact=True)).to_be_focused()
+    expect(page.locator("#overall-status")).to_contain_text("Fichier retiré du pli.")
+    assert not page_overflows(page)
+    page.unroute("**/depots/tus/**")
+    for route in held:
+        with contextlib.suppress(Exception):  # the request was already cancelled by the page
+            route.abort()
+
+
+def test_a_proxys_error_page_is_not_shown_but_a_french_sentence(page, tmp_path):
+    answering_company(page, "Proxy")
+    # GIVEN a proxy in front of the platform that answers with its own English page
+    page.route(
+        "**/depots/tus/**",
+        lambda route: route.fulfill(
+            status=413,
+            content_type="text/html",
+            body="<html><body><h1>413 Request Entity Too Large</h1><hr>nginx</body></html>",
+        ),
+    )
+    path = tmp_path / "Offre.pdf"
+    path.write_bytes(pdf_bytes(3000, seed=6))
+    page.get_by_label("Acte d'engagement", exact=True).set_input_files(str(path))
+    error = page.locator("li.upload .upload-error")
+    expect(error).to_have_text("Le serveur a refusé ce fichier.")
+    expect(page.locator("li.upload")).not_to_contain_text("nginx")
+    # A refusal is final: no « Reprendre »
+    expect(page.locator("li.upload").get_by_role("button", name="Reprendre")).to_be_hidden()

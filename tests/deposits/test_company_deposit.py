@@ -2,6 +2,8 @@
 page, the backup copy and the accepted file types, through the views a company user uses."""
 
 import html
+import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -11,7 +13,7 @@ from audit.models import Event
 from consultations.models import Access, ElectronicResponse, State
 from deposits.models import BackupCopy, Deposit, DepositState, DepositStatus
 from tests.deposits.test_tus import create, pdf_bytes, upload_http
-from tests.factories import T0, consultation_online
+from tests.factories import T0, consultation_online, siret_from
 
 
 def text(response) -> str:
@@ -169,7 +171,101 @@ def test_a_file_is_removed_from_the_draft_with_the_remove_button(company_client,
     assert not started.envelopes.filter(files__isnull=False).exists()
 
 
+# --- The consortium's members -------------------------------------------------------------
+
+
+def members_data(rows, response_kind="consortium") -> dict:
+    data = {
+        "response_kind": response_kind,
+        "consortium_kind": "joint" if response_kind == "consortium" else "",
+        "candidature_form": "standard",
+        "membres-TOTAL_FORMS": str(len(rows)),
+        "membres-INITIAL_FORMS": "1",
+        "membres-MIN_NUM_FORMS": "0",
+        "membres-MAX_NUM_FORMS": "30",
+    }
+    for index, (siret, name, representative) in enumerate(rows):
+        data[f"membres-{index}-siret"] = siret
+        data[f"membres-{index}-name"] = name
+        if representative:
+            data[f"membres-{index}-is_representative"] = "on"
+    return data
+
+
+def input_tag(page: str, field_id: str) -> str:
+    return re.search(rf'<input[^>]*id="{field_id}"[^>]*>', page).group(0)
+
+
+def test_a_wrong_member_siret_is_shown_in_its_row_and_tied_to_its_field(company_client, started):
+    good = siret_from(61000001)
+    data = members_data(
+        [(good, "Bâtiment Ouest", True), ("12345678901234", "Charpentes du Léon", False), ("", "", False)]
+    )
+    response = company_client.post(reverse("deposits:company_response", args=[started.pk]), data)
+    assert response.status_code == 200
+    page = text(response)
+    # The second row's SIRET is marked invalid and described by its help text and its error
+    field = input_tag(page, "id_membres-1-siret")
+    assert 'aria-invalid="true"' in field
+    described = re.search(r'aria-describedby="([^"]+)"', field).group(1).split()
+    assert described == ["id_membres-1-siret_helptext", "id_membres-1-siret_error"]
+    assert '<p class="helptext" id="id_membres-1-siret_helptext">14 chiffres.</p>' in page
+    error = re.search(r'<ul class="errorlist" id="id_membres-1-siret_error">(.*?)</ul>', page, re.S).group(1)
+    assert "Ce numéro SIRET n'existe pas" in error
+    # The first row is untouched, and the summary links to the wrong field
+    assert "aria-invalid" not in input_tag(page, "id_membres-0-siret")
+    assert '<a href="#id_membres-1-siret">Membre n° 2 (SIRET 12345678901234) : Ce numéro SIRET' in page
+    assert not started.consortium_members.exists()
+
+
+def test_a_member_without_a_name_or_typed_twice_is_shown_in_its_row(company_client, started):
+    first, second = siret_from(61000001), siret_from(61000002)
+    data = members_data([(first, "Bâtiment Ouest", True), (second, "", False), (first, "Doublon", False)])
+    page = text(company_client.post(reverse("deposits:company_response", args=[started.pk]), data))
+    assert 'aria-invalid="true"' in input_tag(page, "id_membres-1-name")
+    assert "Indiquez la raison sociale de ce membre." in page
+    assert 'aria-invalid="true"' in input_tag(page, "id_membres-2-siret")
+    assert "Ce SIRET est déjà celui du membre n° 1." in page
+    assert not started.consortium_members.exists()
+
+
+def test_answering_alone_ignores_the_member_rows(company_client, started):
+    data = members_data([("123", "", False)], response_kind="single")
+    response = company_client.post(reverse("deposits:company_response", args=[started.pk]), data, follow=True)
+    assert "Votre réponse est enregistrée" in text(response)
+    started.refresh_from_db()
+    assert started.response_kind == "single" and not started.consortium_members.exists()
+
+
+# --- Messages of the uploader --------------------------------------------------------------
+
+
+def test_the_uploaders_messages_tell_to_click_reprendre_and_count_in_good_french(
+    company_client, consultation, started
+):
+    page = company_client.get(page_url(consultation)).content.decode()
+    raw = re.search(r'<script id="deposit-strings" type="application/json">(.*?)</script>', page, re.S)
+    strings = json.loads(raw.group(1))
+    assert "Réessayez" not in " ".join(strings.values())
+    assert "Cliquez sur « Reprendre »" in strings["network"]
+    assert strings["unavailable"] == (
+        "La plateforme ne répond pas pour l'instant ; cliquez sur « Reprendre » dans quelques minutes."
+    )
+    assert strings["overall"].format(done=1, total=1) == "1 fichier sur 1 envoyé"
+    assert strings["overallPlural"].format(done=2, total=3) == "2 fichiers sur 3 envoyés"
+    assert "reprenez-le ou retirez-le" in strings["pausedUploads"]
+    # The overall count is a live region; the speed is on a line of its own, not announced
+    assert '<p id="overall-status" class="upload-status" aria-live="polite"></p>' in page
+    assert re.search(r'<p id="overall-speed"(?![^>]*aria-live)[^>]*>', page)
+
+
 # --- « Valider » ---------------------------------------------------------------------------
+
+
+def test_the_conditions_label_does_not_end_with_a_colon(company_client, consultation, started):
+    page = text(company_client.get(page_url(consultation)))
+    label = re.search(r'<label for="id_conditions"[^>]*>(.*?)</label>', page, re.S).group(1)
+    assert label.strip().endswith("pour le dépôt de ce pli")
 
 
 def test_validating_requires_the_conditions_of_use(company_client, consultation, started):
@@ -221,8 +317,10 @@ def test_the_page_warns_once_the_deadline_passed_that_a_deposit_will_be_late(
     )
 
 
-def test_a_closed_consultation_takes_no_new_deposit_and_says_why(company_client, consultation, clock):
-    consultation.state = State.CLOSED
+def test_a_consultation_whose_bids_are_opened_takes_no_new_deposit_and_says_why(
+    company_client, consultation, clock
+):
+    consultation.state = State.OPENED
     consultation.save()
     response = company_client.post(page_url(consultation), follow=True)
     assert "Cette consultation ne reçoit pas de plis : elle n'est pas en ligne." in text(response)
@@ -342,3 +440,69 @@ def test_once_sealed_the_deposits_page_offers_the_receipt(
         company_client.post(reverse("deposits:company_validate", args=[started.pk]), {"conditions": "on"})
     page = text(company_client.get(detail))
     assert "Télécharger l'accusé de réception" in page and f'href="{receipt}"' in page
+
+
+# --- Accessible PDFs -------------------------------------------------------------------------
+
+
+def pdf_catalog(pdf: bytes):
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return PdfFileReader(BytesIO(pdf)).root
+
+
+def assert_tagged(pdf: bytes) -> None:
+    """A tagged PDF (PDF/UA): a structure tree, marked content, and its language."""
+    catalog = pdf_catalog(pdf)
+    assert "/StructTreeRoot" in catalog
+    assert bool(catalog["/MarkInfo"]["/Marked"])
+    assert str(catalog["/Lang"]) == "fr"
+
+
+def test_the_receipt_is_a_tagged_pdf_whose_seal_still_checks(
+    company_client, consultation, started, clock, django_capture_on_commit_callbacks
+):
+    from signatures.platform import pdf_check
+
+    upload_http(company_client, started, "offre.pdf", pdf_bytes(600_000))
+    with django_capture_on_commit_callbacks(execute=True):
+        company_client.post(reverse("deposits:company_validate", args=[started.pk]), {"conditions": "on"})
+    response = company_client.get(reverse("deposits:company_receipt", args=[started.pk]))
+    pdf = b"".join(response.streaming_content) if response.streaming else response.content
+    assert_tagged(pdf)
+    check = pdf_check(pdf)
+    assert check.valid, check.message
+
+
+def test_the_opening_minutes_are_a_tagged_pdf(consultation, company_user, opener, clock):
+    from django.core.files.storage import default_storage
+
+    from deposits.models import Opening
+    from tests.deposits.test_opening import CANDIDATURE, OFFER, deposited, open_as
+
+    deposited(consultation, company_user, {"candidature": CANDIDATURE, "offer": OFFER})
+    clock.set(consultation.deadline + timedelta(minutes=1))
+    opening, _results = open_as(opener, consultation, Opening.Scope.CANDIDATURES)
+    opening.refresh_from_db()
+    with default_storage.open(opening.minutes_object, "rb") as stored:
+        assert_tagged(stored.read())
+
+
+def test_the_receipt_groups_the_sizes_and_says_sceau_only(
+    company_client, consultation, started, clock, django_capture_on_commit_callbacks
+):
+    from deposits.receipt_pdf import receipt_html
+
+    upload_http(company_client, started, "offre.pdf", pdf_bytes(600_000))
+    with django_capture_on_commit_callbacks(execute=True):
+        company_client.post(reverse("deposits:company_validate", args=[started.pk]), {"conditions": "on"})
+    started.refresh_from_db()
+    receipt = html.unescape(receipt_html(started.seal))
+    assert "600\xa0000" in receipt
+    assert re.search(r"<h2>Détails techniques</h2>\s*<p[^>]*>Le manifeste est un document JSON", receipt)
+    body = receipt[receipt.index("<body>") :].lower()
+    assert "cachet" not in body and "scellé" not in body and "scellement" not in body
+    check_page = text(company_client.get(reverse("deposits:receipt_check")))
+    assert "cachet" not in check_page.lower() and "sceau électronique de la plateforme" in check_page

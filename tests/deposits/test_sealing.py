@@ -129,7 +129,8 @@ def test_the_receipt_states_the_deposit_the_parties_and_each_document(sealed, co
     assert f"Bâtiment Ouest (SIRET {company_user.company.siret})" in text
     assert company_user.user.email in text
     assert "Reçu dans les délais" in text
-    assert f"offre.pdf {len(OFFER)}" in text and hashlib.sha256(OFFER).hexdigest() in text
+    # The exact size in bytes, grouped by three as French writes it: « 150 000 »
+    assert f"offre.pdf {len(OFFER):,}".replace(",", " ") in text and hashlib.sha256(OFFER).hexdigest() in text
     assert "Enveloppe de candidature dc1.pdf" in text
     assert f"Numéro dans la chaîne {seal.sequence}" in text and seal.seal_hash in text
     assert "02/03/2026 à 10:00:05 (heure de Paris) — UTC 2026-03-02T09:00:05Z — autorité d'horodatage" in text
