@@ -19,12 +19,12 @@ is that a file arrives over several requests, possibly on several web nodes, so:
   from then on only the RSA-wrapped copies exist. A file still arriving when
   ``SECRET_KEY`` changes resumes if the old key is in ``SECRET_KEY_FALLBACKS``; otherwise
   its upload has to start again.
-- The SHA-256 of the plaintext is computed in the stream when one request carried the
-  whole file (tus-js-client's default). A file that came in several requests is read back
-  from storage when its last part arrives, decrypted and verified segment by segment, and
-  hashed then (hashlib's running state cannot be kept between requests). The read-back also
-  feeds clamd when it is configured: clamd's INSTREAM is one connection, which cannot
-  span requests served by different nodes.
+- The SHA-256 of the plaintext is not computed while the file arrives (hashlib's running
+  state cannot be kept between requests). Once the deposit is finalised, the sealing reads
+  every file back from storage (``verify_stored``): each segment decrypted and
+  authenticated, the whole hashed, and fed to clamd when it is configured (clamd's INSTREAM
+  is one connection, which cannot span requests served by different nodes). Then the data
+  key is erased.
 """
 
 import hashlib
@@ -237,8 +237,6 @@ class Received:
     body_complete: bool
     object_name: str | None
     stored_size: int
-    # The SHA-256 of the whole file, when this body carried all of it.
-    sha256: str | None
     # Whether the Upload-Checksum matched the body; None when none was given.
     checksum_matches: bool | None
 
@@ -264,7 +262,6 @@ def receive(
     caller deletes the stored object.
     """
     body_digest = checksum[0]() if checksum else None
-    file_digest = hashlib.sha256() if offset == 0 else None
     received = 0
 
     def hashed(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -273,8 +270,6 @@ def receive(
             received += len(chunk)
             if body_digest is not None:
                 body_digest.update(chunk)
-            if file_digest is not None:
-                file_digest.update(chunk)
             yield chunk
 
     chunks = hashed(body_chunks(read, content_length))
@@ -316,14 +311,12 @@ def receive(
     matches = None
     if checksum is not None:
         matches = body_complete and hmac.compare_digest(body_digest.digest(), checksum[1])
-    whole_file = offset == 0 and sealer.sealed_plaintext == size
     return Received(
         kept=sealer.sealed_plaintext,
         received=received,
         body_complete=body_complete,
         object_name=stored_name,
         stored_size=sealer.sealed_bytes,
-        sha256=file_digest.hexdigest() if whole_file else None,
         checksum_matches=matches,
     )
 

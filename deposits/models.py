@@ -416,8 +416,8 @@ class DepositFile(models.Model):
     segment_size = models.PositiveIntegerField(_("taille des segments"))
     nonce_prefix = models.BinaryField(_("préfixe des nonces"), max_length=7)
     # The data key under the platform's upload key (deposits/ingest.py) while the file
-    # arrives and until it is read back (at the end of its last request when it came in one,
-    # otherwise by the sealing); then erased, leaving only the copies wrapped for the opening keys.
+    # arrives and until the sealing reads it back; then erased, leaving only the copies
+    # wrapped for the opening keys.
     upload_key = models.BinaryField(_("clé de données en cours d'envoi"), null=True, blank=True)
     scan = models.CharField(
         _("antivirus"), max_length=16, choices=ScanResult.choices, default=ScanResult.PENDING
@@ -453,7 +453,7 @@ class DepositFile(models.Model):
                 | (Q(completed_at__isnull=False) & Q(offset=models.F("size"))),
                 name="deposit_file_complete_when_all_received",
             ),
-            # Once read back (in the last request, or by the sealing), the data key is erased.
+            # Once read back by the sealing, the data key is erased.
             models.CheckConstraint(
                 condition=Q(sha256="") | Q(upload_key__isnull=True),
                 name="deposit_file_upload_key_erased_when_hashed",

@@ -2,14 +2,12 @@
 consultation's previous seal, an RFC 3161 timestamp, and the signed receipt
 (« accusé de réception ») mailed to the depositor.
 
-What is read back. A file that came in several requests (every file larger than the
-browser's 8 MiB chunks) still has its data key sealed under the platform's upload key
-(``deposits/ingest.py``): the sealing reads it back from storage, authenticates every
-segment, computes the plaintext's SHA-256, hands it to clamd when one is configured, records
-all three on the file and erases the data key (``files_read_back``). A file that came in one
-request was hashed in the stream, and scanned, at the end of that request; its data key is
-already erased. Either way ``DepositFile.sha256`` is what the manifest carries for the
-content. Then the sealing checks that storage still holds what the database recorded:
+What is read back. Every file's data key is still sealed under the platform's upload key
+(``deposits/ingest.py``): the sealing reads each file back from storage, authenticates
+every segment, computes the plaintext's SHA-256, hands it to clamd when one is configured,
+records all three on the file and erases the data key (``files_read_back``).
+``DepositFile.sha256`` is then what the manifest carries for the content. Then the sealing
+checks that storage still holds what the database recorded:
 every stored part is there with its recorded size, and the file's encrypted object
 (header || parts) has the size the format gives for the plaintext's size. It then
 computes the SHA-256 of each encrypted object and puts it in the manifest, so from then on

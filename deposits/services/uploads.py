@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.permissions import company_can_act_for
-from config import antivirus, clock
+from config import clock
 from config.filetypes import ACCEPTED_EXTENSIONS, MAGIC, extension_of, upload_check
 from consultations.models import Consultation
 from consultations.validators import validate_file_name
@@ -40,7 +40,6 @@ from deposits.models import (
     Envelope,
     FilePart,
     OpeningKey,
-    ScanResult,
     WrappedKey,
 )
 from deposits.selectors import opening_keys_for, part_names
@@ -332,44 +331,8 @@ def _receiving_require(deposit_file: DepositFile) -> None:
         )
 
 
-def _verified(deposit_file: DepositFile, names: list[str], data_key: bytes, sha256: str | None):
-    """What is known of the completed file at the end of its last request.
-
-    A file that came in one request was hashed in the stream; it is read back at once only
-    to be scanned when clamd is configured. A file that came in several requests is not read
-    back here (that would double the work of the request that completes it): its data key
-    stays sealed under the upload key until the sealing task reads it back, authenticates
-    every segment, hashes and scans it, and then erases it (``deposits/services/sealing.py``).
-    Returns None in that case.
-    """
-    if sha256 is None:
-        return None
-    if not antivirus.antivirus_enabled():
-        return ingest.Verified(
-            size=deposit_file.size, sha256=sha256, scan=ScanResult.NOT_SCANNED, scan_detail=""
-        )
-    unreadable = DepositError(
-        _(
-            "Le fichier n'a pas pu être relu après son enregistrement. Réessayez ; si l'erreur "
-            "persiste, retirez le fichier et envoyez-le de nouveau."
-        ),
-        reason="unavailable",
-    )
-    try:
-        verified = ingest.verify_stored(deposit_file.encrypted_header(), names, data_key)
-    except crypto.DecryptionError as error:
-        logger.error(
-            "Envoi %s : les parties stockées ne se déchiffrent pas (%s).", deposit_file.upload_id, error
-        )
-        raise unreadable from error
-    if verified.size != deposit_file.size or sha256 != verified.sha256:
-        logger.error("Envoi %s : la relecture ne redonne pas le fichier reçu.", deposit_file.upload_id)
-        raise unreadable
-    return verified
-
-
 def _part_record(
-    deposit_file: DepositFile, *, offset: int, number: int, received: ingest.Received, verified
+    deposit_file: DepositFile, *, offset: int, number: int, received: ingest.Received
 ) -> DepositFile:
     with transaction.atomic():
         deposit = Deposit.objects.select_for_update().get(pk=deposit_file.envelope.deposit_id)
@@ -393,13 +356,6 @@ def _part_record(
         if current.offset == current.size:
             current.completed_at = clock.now()
             fields.append("completed_at")
-        if verified is not None:
-            current.sha256 = verified.sha256
-            current.scan = verified.scan
-            current.scan_detail = verified.scan_detail
-            # From now on only the copies wrapped for the opening keys can give the data key.
-            current.upload_key = None
-            fields += ["sha256", "scan", "scan_detail", "upload_key"]
         current.save(update_fields=fields)
     current.envelope = deposit_file.envelope
     return current
@@ -490,11 +446,9 @@ def deposit_file_receive(
         if not received.kept:
             # The body ended before a whole segment (the client went away): nothing changes.
             return deposit_file
-        verified = None
-        if offset + received.kept == deposit_file.size:
-            # None when the file came in several requests: the sealing reads it back.
-            verified = _verified(deposit_file, [*previous, received.object_name], data_key, received.sha256)
-        return _part_record(deposit_file, offset=offset, number=number, received=received, verified=verified)
+        # A complete file is not read back here: its data key stays sealed under the upload
+        # key until the sealing reads it back (deposits/services/sealing.py).
+        return _part_record(deposit_file, offset=offset, number=number, received=received)
     except BaseException:
         if received.object_name:
             default_storage.delete(received.object_name)

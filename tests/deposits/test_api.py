@@ -151,6 +151,7 @@ def test_a_restricted_consultation_needs_its_access_code(api, buyer, clock):
 def test_the_detail_lists_the_files_with_offsets_hashes_and_scan(api, deposit, company_user):
     content = pdf_bytes(5000)
     upload(deposit, company_user.user, "offre.pdf", content)
+    files_read_back(deposit)  # as the sealing does
     response = api.get(detail_url(deposit.pk))
     assert response.status_code == 200
     data = response.json()

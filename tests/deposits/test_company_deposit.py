@@ -331,10 +331,13 @@ def test_a_consultation_whose_bids_are_opened_takes_no_new_deposit_and_says_why(
 
 
 def test_my_deposits_and_the_deposits_page_show_files_sizes_hashes_status_and_antivirus(
-    company_client, consultation, started, clock
+    company_client, consultation, started, clock, django_capture_on_commit_callbacks
 ):
     deposit_file = upload_http(company_client, started, "Mémoire technique.pdf", pdf_bytes(5000))
-    company_client.post(reverse("deposits:company_validate", args=[started.pk]), {"conditions": "on"})
+    # The validation's commit queues the sealing (run in process here), which reads the file back.
+    with django_capture_on_commit_callbacks(execute=True):
+        company_client.post(reverse("deposits:company_validate", args=[started.pk]), {"conditions": "on"})
+    deposit_file.refresh_from_db()
     listing = text(company_client.get(reverse("deposits:company_deposits")))
     assert f"Pli n° {started.pk}" in listing and consultation.reference in listing
     assert "Reçu dans les délais" in listing and "02/03/2026 09:00:00" in listing

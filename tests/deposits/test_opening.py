@@ -453,6 +453,10 @@ def test_the_page_shows_antivirus_results_and_consortium_members(
     client, consultation, two_deposits, opener, after_deadline
 ):
     ouest, _est = two_deposits
+    from deposits.services.sealing import files_read_back
+
+    for deposit in two_deposits:
+        files_read_back(deposit)  # as the sealing does: the antivirus's verdict is recorded then
     DepositFile.objects.filter(name="dc1.pdf").update(scan="infected", scan_detail="Eicar-Signature")
     ouest.response_kind = ResponseKind.CONSORTIUM
     ouest.save()

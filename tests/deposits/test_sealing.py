@@ -341,7 +341,7 @@ def test_a_truncated_stored_part_is_never_sealed(consultation, company_user, clo
         content = stored.read()
     default_storage.delete(part.object_name)
     default_storage.save(part.object_name, io.BytesIO(content[:-1]))
-    with pytest.raises(sealing.SealRefused, match="n'a pas la taille enregistrée"):
+    with pytest.raises(sealing.SealRefused, match="ne se déchiffre pas : il a été altéré"):
         sealing.deposit_seal(deposit.pk)
 
 
