@@ -406,7 +406,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": f"API publique — {PLATFORM_NAME}",
-    "DESCRIPTION": "Consultations en ligne, lots et versions du DCE, en lecture seule.",
+    "DESCRIPTION": (
+        "Consultations en ligne, lots et versions du DCE, en lecture seule et sans compte ; "
+        "dépôt des plis pour les logiciels des entreprises, avec un jeton d'accès personnel "
+        "(Authorization: Bearer), les fichiers étant envoyés par le protocole tus sur /depots/tus/."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from the files of drf-spectacular-sidecar, served by us: no CDN.
