@@ -1,1 +1,1 @@
-"""See DESIGN.md section 9: filled by a later issue."""
+"""Evaluation of the offers, decision, letters, DECP (docs/design.md)."""
