@@ -83,6 +83,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.first_name
 
     @property
+    def name_with_email(self) -> str:
+        """« Claire Martin <claire@exemple.fr> », as the PDF proofs and receipts name a person."""
+        name = self.get_full_name()
+        return f"{name} <{self.email}>" if name else self.email
+
+    @property
     def agent_or_none(self):
         try:
             return self.agent

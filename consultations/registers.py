@@ -281,45 +281,39 @@ def deposits_register(consultation: Consultation, *, exported_at: datetime) -> R
     from django.core.exceptions import PermissionDenied
     from django.template.defaultfilters import filesizeformat
 
-    from deposits.selectors import backup_copies_by_company, depositor_text, finalised_deposits
+    from deposits.selectors import finalised_deposits, register_rows
     from deposits.services.opening import deposits_disclosed
 
     if not deposits_disclosed(consultation):
         raise PermissionDenied
-    deposits = finalised_deposits(consultation)
 
     def rows():
-        copies = backup_copies_by_company(consultation)
-        for deposit in deposits:
-            envelopes, count, size, opened = [], 0, 0, []
-            for envelope in deposit.envelopes.all():
-                files = list(envelope.files.all())
-                envelope_size = sum(f.size for f in files)
-                count += len(files)
-                size += envelope_size
-                label = str(envelope)
-                envelopes.append(
-                    _("%(envelope)s : %(count)d fichier(s), %(size)s")
-                    % {"envelope": label, "count": len(files), "size": filesizeformat(envelope_size)}
-                )
-                if envelope.opening_id:
-                    opened.append(
-                        _("%(envelope)s le %(moment)s")
-                        % {"envelope": label, "moment": moment_text(envelope.opening.opened_at)}
-                    )
+        for row in register_rows(consultation):
+            deposit = row["deposit"]
+            envelopes = [
+                _("%(envelope)s : %(count)d fichier(s), %(size)s")
+                % {"envelope": str(e["envelope"]), "count": e["count"], "size": filesizeformat(e["size"])}
+                for e in row["envelopes"]
+            ]
+            opened = [
+                _("%(envelope)s le %(moment)s")
+                % {"envelope": str(e["envelope"]), "moment": moment_text(e["envelope"].opening.opened_at)}
+                for e in row["envelopes"]
+                if e["opened"]
+            ]
             backup = "; ".join(
                 _("Oui : envoyée le %(date)s (%(medium)s)")
                 % {"date": copy.sent_on.strftime("%d/%m/%Y"), "medium": copy.medium}
-                for copy in copies.get(deposit.company_id, [])
+                for copy in row["backup_copies"]
             )
             yield [
                 str(deposit.pk),
-                depositor_text(deposit),
+                row["depositor"],
                 deposit.received_at,
                 deposit.get_status_display(),
                 "\n".join(envelopes),
-                str(count),
-                str(size),
+                str(row["count"]),
+                str(row["size"]),
                 backup or _("Non"),
                 "\n".join(opened) or _("Non ouvert"),
             ]
@@ -341,7 +335,7 @@ def deposits_register(consultation: Consultation, *, exported_at: datetime) -> R
             Column(_("Ouverture"), 36),
         ],
         rows=rows,
-        count=deposits.count(),
+        count=finalised_deposits(consultation).count(),
     )
 
 

@@ -13,10 +13,10 @@ is that a file arrives over several requests, possibly on several web nodes, so:
   body ends (an interrupted PATCH, or a chunk that does not end on a segment boundary)
   are dropped: they cannot be kept without keeping plaintext, and the client sends them
   again from the offset the server answers (tus lets the server accept less than the body).
-- While a file arrives, its data key is kept in the database encrypted under the
-  platform's upload key: AES-256-GCM with a key derived from ``SECRET_KEY`` by HKDF-SHA256
-  for this one purpose, bound to the upload's id. It is erased when the file is complete;
-  from then on only the RSA-wrapped copies exist. A file still arriving when
+- While a file arrives, and until the sealing reads it back, its data key is kept in the
+  database sealed under the platform's upload key (``config.secret_box``: AES-256-GCM with a
+  key derived from ``SECRET_KEY`` for this one purpose, bound to the upload's id). Then it is
+  erased; from then on only the RSA-wrapped copies exist. A file still arriving when
   ``SECRET_KEY`` changes resumes if the old key is in ``SECRET_KEY_FALLBACKS``; otherwise
   its upload has to start again.
 - The SHA-256 of the plaintext is not computed while the file arrives (hashlib's running
@@ -31,19 +31,14 @@ import hashlib
 import hmac
 import io
 import itertools
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import UnreadablePostError
 
-from config import antivirus
+from config import antivirus, secret_box
 from config.filetypes import SNIFF_BYTES
 from deposits import crypto
 from deposits.models import ScanResult
@@ -52,7 +47,6 @@ from deposits.models import ScanResult
 # slices; small enough to stay far below any memory concern.
 READ_SIZE = 1024 * 1024
 _UPLOAD_KEY_PURPOSE = b"salle-des-marches/deposits/upload-data-key/v1"
-_UPLOAD_KEY_NONCE_SIZE = 12
 
 
 class UploadKeyLost(Exception):
@@ -70,33 +64,16 @@ class ContentRefused(Exception):
 # --- The data key while the file arrives ------------------------------------------------
 
 
-def _upload_key(secret: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_UPLOAD_KEY_PURPOSE).derive(
-        secret.encode("utf-8")
-    )
-
-
-def _associated_data(upload_id) -> bytes:
-    # Bound to the upload: a sealed key copied onto another row does not open there.
-    return _UPLOAD_KEY_PURPOSE + b"/" + str(upload_id).encode("ascii")
-
-
 def upload_key_seal(data_key: bytes, *, upload_id) -> bytes:
     """``nonce (12) || AES-256-GCM(data key)``, under the platform's upload key."""
-    nonce = os.urandom(_UPLOAD_KEY_NONCE_SIZE)
-    sealed = AESGCM(_upload_key(settings.SECRET_KEY)).encrypt(nonce, data_key, _associated_data(upload_id))
-    return nonce + sealed
+    return secret_box.seal(data_key, purpose=_UPLOAD_KEY_PURPOSE, bound_to=upload_id)
 
 
 def upload_key_open(sealed: bytes, *, upload_id) -> bytes:
-    sealed = bytes(sealed)
-    nonce, body = sealed[:_UPLOAD_KEY_NONCE_SIZE], sealed[_UPLOAD_KEY_NONCE_SIZE:]
-    for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
-        try:
-            return AESGCM(_upload_key(secret)).decrypt(nonce, body, _associated_data(upload_id))
-        except InvalidTag:
-            continue
-    raise UploadKeyLost
+    try:
+        return secret_box.open_sealed(sealed, purpose=_UPLOAD_KEY_PURPOSE, bound_to=upload_id)
+    except secret_box.SecretChanged:
+        raise UploadKeyLost from None
 
 
 # --- The format's pieces -----------------------------------------------------------------

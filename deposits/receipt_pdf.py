@@ -23,13 +23,6 @@ from consultations.registers import moment_sentence
 from deposits.models import DepositStatus, Seal
 
 
-def _person(user) -> str:
-    if user is None:
-        return ""
-    name = user.get_full_name()
-    return f"{name} <{user.email}>" if name else user.email
-
-
 def _envelope_label(envelope: dict) -> str:
     label = (
         str(EnvelopeKind(envelope["kind"]).label)
@@ -70,7 +63,7 @@ def receipt_context(seal: Seal) -> dict:
         "organisation": consultation.organisation,
         "company": deposit.company,
         "consortium": list(deposit.consortium_members.all()),
-        "depositor": _person(deposit.finalised_by),
+        "depositor": deposit.finalised_by.name_with_email if deposit.finalised_by else "",
         "practice": bool(manifest.get("practice")),
         "received_at": moment_sentence(received_at),
         "received_at_utc": manifest["received_at"],

@@ -165,3 +165,36 @@ def opened_file_of(consultation: Consultation, file_id) -> DepositFile | None:
         )
         .first()
     )
+
+
+def register_rows(consultation: Consultation) -> list[dict]:
+    """The register of deposits as the buyer's page and its exports read it: each finalised
+    deposit with its depositor, consortium members, envelopes (files, count, size, opened or
+    not), totals and declared backup copies."""
+    copies = backup_copies_by_company(consultation)
+    rows = []
+    for deposit in finalised_deposits(consultation):
+        envelopes = []
+        for envelope in deposit.envelopes.all():
+            files = list(envelope.files.all())
+            envelopes.append(
+                {
+                    "envelope": envelope,
+                    "files": files,
+                    "count": len(files),
+                    "size": sum(f.size for f in files),
+                    "opened": envelope.opening_id is not None,
+                }
+            )
+        rows.append(
+            {
+                "deposit": deposit,
+                "depositor": depositor_text(deposit),
+                "members": list(deposit.consortium_members.all()),
+                "envelopes": envelopes,
+                "count": sum(e["count"] for e in envelopes),
+                "size": sum(e["size"] for e in envelopes),
+                "backup_copies": copies.get(deposit.company_id, []),
+            }
+        )
+    return rows

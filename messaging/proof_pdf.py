@@ -23,13 +23,6 @@ def _utc(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat() if value else ""
 
 
-def _person(user) -> str:
-    if user is None:
-        return ""
-    name = user.get_full_name()
-    return f"{name} <{user.email}>" if name else user.email
-
-
 def _delivery_row(delivery: Delivery) -> dict:
     return {
         "email": delivery.email,
@@ -57,14 +50,14 @@ def message_proof_context(message: Message, *, produced_at: datetime) -> dict:
         "consultation": consultation,
         "organisation": consultation.organisation,
         "company": message.thread.company,
-        "sender": _person(message.sent_by),
+        "sender": message.sent_by.name_with_email if message.sent_by else "",
         "sent_at": moment_sentence(message.sent_at),
         "sent_at_utc": _utc(message.sent_at),
         "answer_due_at": moment_sentence(message.answer_due_at),
         "in_reply_to_sent_at": moment_sentence(message.in_reply_to.sent_at) if message.in_reply_to else "",
         "first_read_at": moment_sentence(message.first_read_at),
         "first_read_at_utc": _utc(message.first_read_at),
-        "reader": _person(message.first_read_by),
+        "reader": message.first_read_by.name_with_email if message.first_read_by else "",
         "deliveries": [_delivery_row(d) for d in message.deliveries.all()],
         "attachments": list(message.attachments.all()),
         "intact": message_intact(message),

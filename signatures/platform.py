@@ -52,7 +52,6 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
@@ -61,7 +60,7 @@ from django.db import connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config import clock
+from config import clock, secret_box
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +111,7 @@ def _key_info(key) -> keys.PrivateKeyInfo:
 
 
 def _key_password(secret: str) -> bytes:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KEY_PURPOSE).derive(
-        secret.encode("utf-8")
-    )
-    return derived.hex().encode("ascii")
+    return secret_box.derived_key(secret, _KEY_PURPOSE).hex().encode("ascii")
 
 
 def _name(common_name: str) -> x509.Name:
@@ -217,7 +213,7 @@ def _generate(directory: Path) -> None:
 
 def _load_key(path: Path):
     data = path.read_bytes()
-    for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+    for secret in secret_box.platform_secrets():
         try:
             return serialization.load_pem_private_key(data, password=_key_password(secret))
         except ValueError:

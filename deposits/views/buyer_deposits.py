@@ -57,36 +57,6 @@ SCOPES = {
 # --- The page -------------------------------------------------------------------------------
 
 
-def _deposit_rows(consultation) -> list[dict]:
-    copies = selectors.backup_copies_by_company(consultation)
-    rows = []
-    for deposit in selectors.finalised_deposits(consultation):
-        envelopes = []
-        for envelope in deposit.envelopes.all():
-            files = list(envelope.files.all())
-            envelopes.append(
-                {
-                    "envelope": envelope,
-                    "files": files,
-                    "count": len(files),
-                    "size": sum(f.size for f in files),
-                    "opened": envelope.opening_id is not None,
-                }
-            )
-        rows.append(
-            {
-                "deposit": deposit,
-                "depositor": selectors.depositor_text(deposit),
-                "members": list(deposit.consortium_members.all()),
-                "envelopes": envelopes,
-                "count": sum(e["count"] for e in envelopes),
-                "size": sum(e["size"] for e in envelopes),
-                "backup_copies": copies.get(deposit.company_id, []),
-            }
-        )
-    return rows
-
-
 def _choice(row) -> tuple[str, str]:
     return str(row["deposit"].pk), _("Pli n° %(number)s — %(depositor)s") % {
         "number": row["deposit"].pk,
@@ -144,7 +114,7 @@ def _page(request, consultation, *, bound: dict | None = None, status: int = 200
         "keys": selectors.opening_keys_for(consultation),
     }
     if disclosed:
-        rows = _deposit_rows(consultation)
+        rows = selectors.register_rows(consultation)
         context.update(
             {
                 "rows": rows,
@@ -185,7 +155,7 @@ def deposits_open_view(request, pk: int, scope: str):
             _("La date limite de remise des plis n'est pas passée : aucun pli ne peut être ouvert."),
         )
         return redirect("deposits:buyer_deposits", pk=consultation.pk)
-    rows = _deposit_rows(consultation)
+    rows = selectors.register_rows(consultation)
     template = _opening_forms(consultation, rows).get(scope)
     if template is None:
         messages.error(request, _("Cette ouverture n'est pas possible, ou a déjà été faite."))

@@ -12,5 +12,12 @@ def consultation(buyer, clock):
 
 
 @pytest.fixture
+def company_client(client, company_user):
+    """The company user's browser, logged in."""
+    client.force_login(company_user.user)
+    return client
+
+
+@pytest.fixture
 def deposit(consultation, company_user):
     return deposit_start(consultation=consultation, user=company_user.user)

@@ -26,12 +26,6 @@ def page_url(consultation) -> str:
 
 
 @pytest.fixture
-def company_client(client, company_user):
-    client.force_login(company_user.user)
-    return client
-
-
-@pytest.fixture
 def started(company_client, consultation):
     """The company pressed « Répondre à la consultation »: its draft deposit."""
     response = company_client.post(page_url(consultation))

@@ -17,12 +17,6 @@ from tests.deposits.test_tus import pdf_bytes, upload, upload_http
 from tests.factories import CompanyUserFactory, LotFactory, consultation_online
 
 
-@pytest.fixture
-def company_client(client, company_user):
-    client.force_login(company_user.user)
-    return client
-
-
 def finalised(consultation, company_user, *, name: str = "offre.pdf") -> Deposit:
     deposit = deposit_start(consultation=consultation, user=company_user.user)
     upload(deposit, company_user.user, name, pdf_bytes(2000))
