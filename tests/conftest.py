@@ -132,3 +132,9 @@ def login_verified(client, user) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The browser tests last: they share the process with a live server thread and a
+    Playwright event loop, and nothing they leave behind reaches the other tests."""
+    items.sort(key=lambda item: "/tests/browser/" in str(item.path))
