@@ -6,6 +6,22 @@ from config.celery import app as celery_app
 from tests.factories import PASSWORD, AgentFactory, CompanyUserFactory, OrganisationFactory
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, the test database is a file, not Django's shared in-memory one.
+
+    With an in-memory database, the live server of the browser tests borrows the test
+    thread's own connection: a request served (and its on-commit work: mail, sealing)
+    while the test reads the database raced on one connection. A file gives the server
+    its own connection, as in production.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _fast_tests(settings):
     # Argon2 is what production hashes with (tested in tests/config); here speed matters.
