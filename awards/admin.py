@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from awards.models import Criterion, EvaluationGrid, OfferAmount, Score
+from awards.models import (
+    CandidatureReview,
+    ContractModification,
+    Criterion,
+    Decision,
+    EssentialData,
+    EvaluationGrid,
+    OfferAmount,
+    Score,
+)
 from config import clock
 from consultations.admin import ReadOnlyAdmin
 
@@ -65,3 +74,40 @@ class ScoreAdmin(AfterDeadlineAdmin):
     search_fields = ["criterion__label", "deposit__company__name", "criterion__grid__consultation__reference"]
     list_select_related = ["criterion", "deposit__company", "scored_by"]
     raw_id_fields = ["criterion", "deposit", "scored_by"]
+
+
+@admin.register(CandidatureReview)
+class CandidatureReviewAdmin(AfterDeadlineAdmin):
+    consultation_path = "deposit__consultation"
+    list_display = ["deposit", "admitted", "professional_ok", "technical_ok", "financial_ok", "reviewed_at"]
+    list_filter = ["admitted"]
+    search_fields = ["deposit__company__name", "deposit__consultation__reference"]
+    list_select_related = ["deposit__company", "deposit__consultation", "reviewed_by"]
+    raw_id_fields = ["deposit", "reviewed_by"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(AfterDeadlineAdmin):
+    consultation_path = "consultation"
+    list_display = ["consultation", "lot", "outcome", "deposit", "amount", "decided_at", "letters_sent_at"]
+    list_filter = ["outcome"]
+    search_fields = ["consultation__reference", "consultation__title", "deposit__company__name"]
+    list_select_related = ["consultation", "lot", "deposit__company"]
+    raw_id_fields = ["consultation", "lot", "deposit", "decided_by", "notification"]
+
+
+@admin.register(EssentialData)
+class EssentialDataAdmin(AfterDeadlineAdmin):
+    consultation_path = "decision__consultation"
+    list_display = ["decision", "published_at"]
+    search_fields = ["decision__consultation__reference"]
+    list_select_related = ["decision__consultation", "decision__lot"]
+    raw_id_fields = ["decision"]
+
+
+@admin.register(ContractModification)
+class ContractModificationAdmin(AfterDeadlineAdmin):
+    consultation_path = "essential_data__decision__consultation"
+    list_display = ["essential_data", "number", "amount", "duration_months", "signed_at", "published_at"]
+    search_fields = ["essential_data__decision__consultation__reference"]
+    raw_id_fields = ["essential_data"]

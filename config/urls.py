@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("consultations.urls")),
     path("", include("messaging.urls")),
     path("", include("deposits.urls")),
+    path("", include("awards.urls")),
 ]

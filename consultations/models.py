@@ -92,6 +92,17 @@ class EnvelopeKind(models.TextChoices):
     VARIANT = "variant", _("Enveloppe de variante")
 
 
+class SuiteKind(models.TextChoices):
+    """Why a suite was created from its initial consultation (seed 000, « situations »)."""
+
+    UNSUCCESSFUL = "unsuccessful", _("Consultation entièrement infructueuse : tous les lots sont relancés")
+    PARTIALLY_UNSUCCESSFUL = (
+        "partially_unsuccessful",
+        _("Consultation partiellement infructueuse : seuls les lots infructueux choisis sont relancés"),
+    )
+    NEGOTIATION = "negotiation", _("Phase de négociation avec les candidats retenus")
+
+
 class ConsultationQuerySet(models.QuerySet):
     def online(self):
         return self.filter(state=State.ONLINE)
@@ -120,6 +131,13 @@ class Consultation(models.Model):
         blank=True,
         related_name="suites",
         verbose_name=_("initiale"),
+    )
+    suite_kind = models.CharField(
+        _("nature de la suite"), max_length=24, choices=SuiteKind.choices, blank=True
+    )
+    # A negotiation phase is open to the candidates the agent selected, and to them only.
+    invited_companies = models.ManyToManyField(
+        "accounts.Company", blank=True, related_name="invitations", verbose_name=_("candidats invités")
     )
     state = models.CharField(
         _("état"), max_length=24, choices=State.choices, default=State.DRAFT, db_index=True
@@ -280,6 +298,15 @@ class Lot(models.Model):
         _("valeur estimée (EUR HT)"), max_digits=15, decimal_places=2, null=True, blank=True
     )
     cpv_code = models.CharField(_("code CPV"), max_length=10, blank=True, validators=[validate_cpv])
+    # In a suite, the lot of the initial consultation it relaunches.
+    origin = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="relaunches",
+        verbose_name=_("lot d'origine"),
+    )
 
     class Meta:
         verbose_name = _("lot")

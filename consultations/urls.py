@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("consultations.urls_public")),
     path("", include("consultations.urls_buyer")),
     path("", include("consultations.urls_followup")),
+    path("", include("consultations.urls_suites")),
 ]

@@ -301,6 +301,28 @@ def consultation_mark_opened(*, consultation: Consultation, user) -> bool:
     return True
 
 
+def consultation_mark_evaluation(*, consultation: Consultation, user) -> bool:
+    """The first step of the analysis (a grid, a note, an admission: awards/services)
+    moves a consultation whose deposits are opened to « en analyse »; later steps change
+    nothing."""
+    _lock(consultation)
+    if consultation.state != State.OPENED:
+        return False
+    _transition(consultation, to=State.EVALUATION, actor=user, action="evaluation_started")
+    return True
+
+
+def consultation_mark_decided(*, consultation: Consultation, user) -> bool:
+    """When the last lot (or the consultation without lots) has its decision
+    (awards/services/decisions.py), the consultation is « décidée »: its decision phase
+    is complete, and a suite may be created from it."""
+    _lock(consultation)
+    if consultation.state not in (State.OPENED, State.EVALUATION):
+        return False
+    _transition(consultation, to=State.DECIDED, actor=user, action="decided")
+    return True
+
+
 TIMED_HANDLERS = {"publish": consultation_publish, "close": consultation_close}
 
 
