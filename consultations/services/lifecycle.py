@@ -100,6 +100,10 @@ def consultation_update(*, consultation: Consultation, user, **fields) -> Consul
             )
     for name, value in fields.items():
         setattr(consultation, name, value)
+    # A suite is created unlocked (consultations/services/suites.py): its types lock
+    # when its identification tab is first saved.
+    if any(name in fields for name in IDENTIFICATION_LOCKED_FIELDS):
+        consultation.identification_locked = True
     consultation.full_clean()
     consultation.save()
     search_refresh(consultation)

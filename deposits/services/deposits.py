@@ -57,6 +57,19 @@ def accepting_require(consultation: Consultation) -> None:
         )
 
 
+def invitation_require(consultation: Consultation, company_id: int) -> None:
+    """A negotiation phase (a suite with invited candidates) takes deposits from them only."""
+    invited = consultation.invited_companies.all()
+    if consultation.parent_id and invited.exists() and not invited.filter(pk=company_id).exists():
+        raise DepositError(
+            _(
+                "Cette phase de négociation est réservée aux candidats invités par l'acheteur : "
+                "votre entreprise n'en fait pas partie."
+            ),
+            reason="forbidden",
+        )
+
+
 def draft_require(deposit: Deposit) -> None:
     if not deposit.is_draft:
         raise DepositError(
@@ -111,6 +124,7 @@ def deposit_start(*, consultation: Consultation, user) -> Deposit:
     """The company's draft deposit to this consultation: the one in progress, or a new one."""
     company_user = company_user_require(user)
     accepting_require(consultation)
+    invitation_require(consultation, company_user.company_id)
     drafts = Deposit.objects.filter(
         consultation=consultation, company_id=company_user.company_id, state=DepositState.DRAFT
     )

@@ -65,6 +65,12 @@ def contact_companies(consultation: Consultation):
         | set(Thread.objects.filter(consultation=consultation).values_list("company_id", flat=True))
         | set(depositor_companies(consultation).values_list("pk", flat=True))
     )
+    if consultation.parent_id:
+        # A suite's candidates are known from its initial consultation (the invitation à
+        # concourir reaches them before they open the suite): a negotiation's invited
+        # companies, a relaunch's depositors of the initial.
+        invited = consultation.invited_companies.values_list("pk", flat=True)
+        ids |= set(invited) or set(depositor_companies(consultation.parent).values_list("pk", flat=True))
     return Company.objects.filter(pk__in=ids).order_by("name")
 
 
