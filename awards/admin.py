@@ -108,6 +108,6 @@ class EssentialDataAdmin(AfterDeadlineAdmin):
 @admin.register(ContractModification)
 class ContractModificationAdmin(AfterDeadlineAdmin):
     consultation_path = "essential_data__decision__consultation"
-    list_display = ["essential_data", "number", "amount", "duration_months", "signed_at", "published_at"]
+    list_display = ["essential_data", "number", "amount", "duration_months", "notified_on", "published_at"]
     search_fields = ["essential_data__decision__consultation__reference"]
     raw_id_fields = ["essential_data"]

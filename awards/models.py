@@ -405,7 +405,8 @@ class ContractModification(models.Model):
     duration_months = models.PositiveSmallIntegerField(_("nouvelle durée (mois)"), null=True, blank=True)
     # SIRET of the contract holders after the modification, when they change.
     holders = models.JSONField(_("titulaires"), default=list, blank=True)
-    signed_at = models.DateTimeField(_("signée le"))
+    # The day the modification was notified to the holder (« dateNotificationModification »).
+    notified_on = models.DateField(_("notifiée le"))
     published_at = models.DateTimeField(_("publiée le"))
 
     class Meta:
