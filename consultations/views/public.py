@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.client_ip import client_ip
 from accounts.permissions import agent_belongs, company_user_of
+from awards.models import Decision, Outcome
 from config import clock
 from consultations import policy
 from consultations.models import Consultation, DceVersion, Lot, State
@@ -104,6 +105,13 @@ def detail_context(request, consultation: Consultation, *, access_form: AccessCo
     return {
         "consultation": consultation,
         "lots": list(consultation.lots.order_by("number")),
+        "award_notices": list(
+            Decision.objects.filter(
+                consultation=consultation, outcome=Outcome.AWARDED, essential_data__published_at__isnull=False
+            )
+            .select_related("lot", "deposit__company")
+            .order_by("lot__number")
+        ),
         "requested_documents": list(consultation.requested_documents.all()),
         "amendments": list(consultation.amendments.select_related("dce_version").order_by("created_at")),
         "versions": versions,

@@ -65,3 +65,12 @@ def test_the_notice_pdf_is_sealed_and_says_what_the_page_says(client, decision, 
     assert "Date de notification" in html
     assert decision.notification.first_read_at.strftime("%d/%m/%Y") in html
     assert "Nombre d'offres reçues" in html
+
+
+def test_the_public_consultation_page_links_the_notice_once_published(client, decision, buyer):
+    page_url = reverse("consultations:detail", args=[decision.consultation.pk])
+    assert notice_url(decision) not in client.get(page_url).content.decode()
+    published(decision, buyer)
+    page = client.get(page_url).content.decode()
+    assert "Avis d'attribution du lot 2" in page
+    assert notice_url(decision) in page
