@@ -37,7 +37,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from awards.models import Criterion, CriterionKind, EvaluationGrid, OfferAmount, PriceFormula, Score
+from awards.models import (
+    Criterion,
+    CriterionKind,
+    EvaluationGrid,
+    LowOfferDecision,
+    OfferAmount,
+    PriceFormula,
+    Score,
+)
 
 HUNDRED = Decimal("100")
 CENT = Decimal("0.01")
@@ -407,14 +415,21 @@ def offer_amount_record(*, grid: EvaluationGrid, deposit, amount: Decimal, user=
 def grid_results(*, grid: EvaluationGrid) -> list[RankedOffer]:
     """The ranked results of every offer that has an amount or a note in this grid.
 
-    Offer keys are ``(deposit_id, variant)`` pairs.
+    Offer keys are ``(deposit_id, variant)`` pairs. An offer rejected as abnormally low
+    (awards/services/low_offers.py) is neither ranked nor counted for the lowest price.
     """
     criteria = grid_criteria(grid)
     offers: dict[tuple[int, bool], dict] = {}
+    rejected = set()
     for row in grid.amounts.select_related("deposit__company"):
+        if row.low_offer_decision == LowOfferDecision.REJECTED:
+            rejected.add((row.deposit_id, row.variant))
+            continue
         entry = offers.setdefault((row.deposit_id, row.variant), {"deposit": row.deposit, "notes": {}})
         entry["amount"] = row.judged_amount
     for score in Score.objects.filter(criterion__grid=grid).select_related("deposit__company"):
+        if (score.deposit_id, score.variant) in rejected:
+            continue
         entry = offers.setdefault((score.deposit_id, score.variant), {"deposit": score.deposit, "notes": {}})
         entry["notes"][score.criterion_id] = score.value
     inputs = [
