@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from awards.fields import FrenchDecimalField
 from awards.models import Outcome
 from awards.services.letters import CERTIFICATES_DAYS_MAX
 from consultations.calendar import validate_plausible_date
@@ -46,15 +47,13 @@ class DecisionForm(forms.Form):
             "Seulement pour « Attribué » : une entreprise qui a remis une offre dans les délais pour ce lot."
         ),
     )
-    amount = forms.DecimalField(
+    amount = FrenchDecimalField(
         label=_("Montant du marché (EUR HT)"),
         required=False,
         max_digits=15,
         decimal_places=2,
         min_value=Decimal("0.01"),
-        localize=True,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-        help_text=_("Seulement pour « Attribué ». Exemple : 125000,50"),
+        help_text=_("Seulement pour « Attribué ». Exemple : 125 000,50"),
     )
     duration_months = forms.IntegerField(
         label=_("Durée du marché (mois)"),

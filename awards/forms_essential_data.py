@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from awards import decp
+from awards.fields import FrenchDecimalField
 
 HUNDRED = Decimal("100")
 YES_NO = [("", _("Non renseigné")), ("true", _("Oui")), ("false", _("Non"))]
@@ -58,7 +59,7 @@ class ComplementsForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
-    tauxAvance = forms.DecimalField(
+    tauxAvance = FrenchDecimalField(
         label=_("Taux de l'avance (% du montant)"),
         required=False,
         min_value=0,
@@ -75,7 +76,7 @@ class ComplementsForm(forms.Form):
         widget=forms.RadioSelect,
     )
     typeGroupementOperateurs = forms.ChoiceField(label=_("Type de groupement des titulaires"), required=False)
-    origineUE = forms.DecimalField(
+    origineUE = FrenchDecimalField(
         label=_("Part des produits de l'Union européenne (%)"),
         required=False,
         min_value=0,
@@ -83,7 +84,7 @@ class ComplementsForm(forms.Form):
         decimal_places=2,
         help_text=_("Denrées alimentaires, véhicules, produits de santé, habillement : sinon, laissez vide."),
     )
-    origineFrance = forms.DecimalField(
+    origineFrance = FrenchDecimalField(
         label=_("Part des produits français (%)"),
         required=False,
         min_value=0,
@@ -143,7 +144,7 @@ class ModificationForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": _("Indiquez la date de notification de la modification.")},
     )
-    amount = forms.DecimalField(
+    amount = FrenchDecimalField(
         label=_("Nouveau montant (EUR HT)"), required=False, min_value=1, max_digits=15, decimal_places=2
     )
     duration_months = forms.IntegerField(label=_("Nouvelle durée (mois)"), required=False, min_value=1)

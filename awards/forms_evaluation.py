@@ -7,58 +7,15 @@ field to show the reason on.
 """
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from awards.fields import FrenchDecimalField, decimal_initial
 from awards.models import CriterionKind, PriceFormula
 from consultations.calendar import paris_moment, validate_plausible_date
 from consultations.forms_buyer_calendar import DateInput, TimeInput
 from messaging.services.sending import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH
-
-
-class FrenchDecimalField(forms.CharField):
-    """A decimal typed the French way: « 120 000,50 », « 19,5 » (a dot is accepted too)."""
-
-    TEXT_MAX_LENGTH = 32
-
-    def __init__(self, *, max_digits: int = 14, decimal_places: int = 2, **kwargs):
-        super().__init__(**kwargs)
-        self.max_digits, self.decimal_places = max_digits, decimal_places
-        self.widget.attrs.setdefault("inputmode", "decimal")
-        self.widget.attrs.setdefault("maxlength", str(self.TEXT_MAX_LENGTH))
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        if text in self.empty_values:
-            return None
-        if len(text) > self.TEXT_MAX_LENGTH:
-            raise forms.ValidationError(_("Ce nombre est trop long."), code="max_length")
-        text = "".join(text.split()).replace("\u202f", "").replace(",", ".")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise forms.ValidationError(_("Saisissez un nombre (exemple : 12,5)."), code="invalid") from None
-        if not number.is_finite():
-            raise forms.ValidationError(_("Saisissez un nombre (exemple : 12,5)."), code="invalid")
-        if number != number.quantize(Decimal(1).scaleb(-self.decimal_places)):
-            raise forms.ValidationError(
-                _("Au plus %(places)d chiffres après la virgule.") % {"places": self.decimal_places},
-                code="decimal_places",
-            )
-        if abs(number) >= Decimal(10) ** (self.max_digits - self.decimal_places):
-            raise forms.ValidationError(_("Ce nombre est trop grand."), code="max_digits")
-        return number
-
-
-def decimal_initial(value) -> str:
-    """Decimal("19.50") → « 19,5 », for the initial value of a French decimal field."""
-    if value is None:
-        return ""
-    from awards.services.scoring import number_fr
-
-    return number_fr(value)
 
 
 class CandidatureReviewForm(forms.Form):
