@@ -38,6 +38,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from awards.models import (
+    CandidatureReview,
     Criterion,
     CriterionKind,
     EvaluationGrid,
@@ -416,19 +417,25 @@ def grid_results(*, grid: EvaluationGrid) -> list[RankedOffer]:
     """The ranked results of every offer that has an amount or a note in this grid.
 
     Offer keys are ``(deposit_id, variant)`` pairs. An offer rejected as abnormally low
-    (awards/services/low_offers.py) is neither ranked nor counted for the lowest price.
+    (awards/services/low_offers.py), or whose candidature was refused after it was noted
+    (awards/services/admission.py), is neither ranked nor counted for the lowest price.
     """
     criteria = grid_criteria(grid)
     offers: dict[tuple[int, bool], dict] = {}
     rejected = set()
+    refused = set(
+        CandidatureReview.objects.filter(
+            deposit__consultation_id=grid.consultation_id, admitted=False
+        ).values_list("deposit_id", flat=True)
+    )
     for row in grid.amounts.select_related("deposit__company"):
-        if row.low_offer_decision == LowOfferDecision.REJECTED:
+        if row.low_offer_decision == LowOfferDecision.REJECTED or row.deposit_id in refused:
             rejected.add((row.deposit_id, row.variant))
             continue
         entry = offers.setdefault((row.deposit_id, row.variant), {"deposit": row.deposit, "notes": {}})
         entry["amount"] = row.judged_amount
     for score in Score.objects.filter(criterion__grid=grid).select_related("deposit__company"):
-        if (score.deposit_id, score.variant) in rejected:
+        if (score.deposit_id, score.variant) in rejected or score.deposit_id in refused:
             continue
         entry = offers.setdefault((score.deposit_id, score.variant), {"deposit": score.deposit, "notes": {}})
         entry["notes"][score.criterion_id] = score.value

@@ -251,3 +251,39 @@ def test_before_the_deadline_the_screen_tells_nothing(client, buyer, company_use
     page = response.content.decode()
     assert "L&#x27;analyse commence après l&#x27;ouverture des plis." in page
     assert "Bâtiment Ouest" not in page
+
+
+def test_an_offer_noted_before_its_candidature_is_refused_leaves_the_ranking(
+    consultation_opened, buyer, company_user, other_company_user, clock
+):
+    from decimal import Decimal
+
+    from awards.models import Criterion, CriterionKind, EvaluationGrid, PriceFormula
+    from awards.services.scoring import grid_results, offer_amount_record, score_record
+
+    # GIVEN two offers noted on a grid (price 60 %, technique 40 %)
+    grid = EvaluationGrid.objects.create(
+        consultation=consultation_opened, created_at=clock(), created_by=buyer.user
+    )
+    Criterion.objects.create(
+        grid=grid,
+        label="Prix",
+        weight=Decimal("60"),
+        kind=CriterionKind.PRICE,
+        price_formula=PriceFormula.PROPORTIONAL,
+    )
+    technique = Criterion.objects.create(grid=grid, label="Technique", weight=Decimal("40"))
+    cheap = deposit_received(consultation_opened, company_user)
+    dear = deposit_received(consultation_opened, other_company_user)
+    for deposit, amount in ((cheap, "50000"), (dear, "100000")):
+        offer_amount_record(grid=grid, deposit=deposit, amount=Decimal(amount), user=buyer.user)
+        score_record(
+            criterion=technique, deposit=deposit, value=Decimal("30"), comment="Vu.", user=buyer.user
+        )
+    assert [r.result.key for r in grid_results(grid=grid)] == [(cheap.pk, False), (dear.pk, False)]
+    # WHEN the cheaper one's candidature is then refused
+    review(buyer.user, cheap, admitted=False, financial=False, reason="Chiffre d'affaires insuffisant.")
+    # THEN it is no longer ranked, and the other offer is now the lowest price (60 + 30)
+    (only,) = grid_results(grid=grid)
+    assert only.result.key == (dear.pk, False)
+    assert only.result.total == Decimal("90.00")
