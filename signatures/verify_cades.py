@@ -1,0 +1,192 @@
+"""CAdES: a CMS signature (``.p7s`` « jeton » beside the file, or ``.p7m`` enveloping it).
+
+pyHanko checks the cryptography (the document's digest against the signed attributes, the
+signature value) and the RFC 3161 signature timestamp; ``verify_chain.assess`` judges the
+certificate. Each SignerInfo is one signature (co-signatures give several reports).
+"""
+
+import asyncio
+import logging
+import re
+from base64 import b64decode
+
+from asn1crypto import cms
+from django.utils.translation import gettext as _
+
+from .report import SignatureFormat
+from .verify_chain import Evidence, Trust, assess, from_asn1, to_asn1, within_validity
+
+logger = logging.getLogger(__name__)
+
+_PEM = re.compile(rb"-----BEGIN [A-Z0-9 ]+-----(.+?)-----END [A-Z0-9 ]+-----", re.S)
+
+
+def cms_load(data: bytes) -> cms.SignedData | None:
+    """The SignedData of a CMS file (DER, PEM or bare base64), or None."""
+    candidates = [data]
+    match = _PEM.search(data)
+    if match:
+        candidates.append(match.group(1))
+    elif data[:1] != b"\x30":
+        candidates.append(data)
+    for index, candidate in enumerate(candidates):
+        try:
+            raw = candidate if index == 0 else b64decode(b"".join(candidate.split()), validate=True)
+            content = cms.ContentInfo.load(raw, strict=True)
+            if content["content_type"].native != "signed_data":
+                continue
+            signed_data = content["content"]
+            # Parse now: a malformed structure fails here rather than in pyHanko.
+            signed_data.native  # noqa: B018
+            return signed_data
+        except Exception:  # noqa: BLE001 - not a CMS file
+            logger.debug("Not a CMS signature", exc_info=True)
+            continue
+    return None
+
+
+def validation_context(trust: Trust):
+    """pyHanko's context for timestamps: the caller's roots only, no network."""
+    from pyhanko_certvalidator import ValidationContext
+
+    return ValidationContext(
+        trust_roots=[to_asn1(root) for root in trust.roots],
+        other_certs=[to_asn1(c) for c in trust.intermediates],
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+    )
+
+
+def cryptographic_context(signer, trust: Trust):
+    """pyHanko judges a signer's chain along with the signature; here the chain is judged
+    apart (``verify_chain``, at the signing time, with its French reasons), so pyHanko gets
+    the signer's own certificate as its only anchor and checks the cryptography alone."""
+    from pyhanko_certvalidator import ValidationContext
+
+    if signer is None:
+        return validation_context(trust)
+    return ValidationContext(
+        trust_roots=[signer],
+        moment=within_validity(from_asn1(signer), trust.at),
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+    )
+
+
+def any_key_usage():
+    """Key usage is judged by ``verify_chain`` (digital signature or non-repudiation)."""
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+
+    return KeyUsageConstraints(key_usage=set(), extd_key_usage=None)
+
+
+def timing(evidence: Evidence, status) -> None:
+    """The claimed time and the trusted timestamp of a pyHanko CMS status."""
+    evidence.claimed_time = getattr(status, "signer_reported_dt", None)
+    timestamp = getattr(status, "timestamp_validity", None)
+    if timestamp is None:
+        return
+    if timestamp.intact and timestamp.valid and timestamp.trusted:
+        evidence.timestamp_time = timestamp.timestamp
+    else:
+        evidence.notes.append(
+            _(
+                "L'horodatage de la signature est invalide ou émis par une autorité non reconnue : "
+                "il n'est pas pris en compte."
+            )
+        )
+
+
+def _one_signer(signed_data: cms.SignedData, signer_info) -> cms.SignedData:
+    """The SignedData with one signer, and without the enveloped document (pyHanko checks a
+    detached signature: the document of a « .p7m » is given to it beside)."""
+    copy = signed_data.copy()
+    copy["signer_infos"] = cms.SignerInfos([signer_info])
+    encapsulated = signed_data["encap_content_info"]
+    copy["encap_content_info"] = type(encapsulated)({"content_type": encapsulated["content_type"]})
+    return copy
+
+
+def verify_cades(document: bytes, name: str, signature: bytes, signature_name: str, trust: Trust) -> list:
+    from pyhanko.sign.general import extract_certificate_info
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+
+    signed_data = cms_load(signature)
+    if signed_data is None:
+        evidence = Evidence(
+            format=SignatureFormat.CADES,
+            file_name=name,
+            signature_name=signature_name,
+            integrity_reasons=[
+                _("Le fichier de signature « %(name)s » est illisible : ce n'est pas une signature CAdES.")
+                % {"name": signature_name}
+            ],
+        )
+        return [assess(evidence, trust)]
+
+    content = signed_data["encap_content_info"]["content"]
+    data, notes = document, []
+    if content.native is not None:
+        # A « .p7m »: the signed document travels inside the signature.
+        data = bytes(content.native) if not isinstance(content.native, bytes) else content.native
+        notes.append(_("La signature enveloppe le document signé (fichier .p7m)."))
+    certificates = [from_asn1(c.chosen) for c in signed_data["certificates"] or [] if c.name == "certificate"]
+
+    timestamps = validation_context(trust)
+    reports = []
+    for signer_info in signed_data["signer_infos"]:
+        evidence = Evidence(
+            format=SignatureFormat.CADES,
+            file_name=name,
+            signature_name=signature_name,
+            certificates=certificates,
+            notes=list(notes),
+        )
+        try:
+            one = _one_signer(signed_data, signer_info)
+            status = asyncio.run(
+                async_validate_detached_cms(
+                    data,
+                    one,
+                    signer_validation_context=cryptographic_context(
+                        extract_certificate_info(one).signer_cert, trust
+                    ),
+                    ts_validation_context=timestamps,
+                    key_usage_settings=any_key_usage(),
+                )
+            )
+        except Exception:  # noqa: BLE001 - garbage in, a French « invalid » out
+            logger.info("CAdES signature could not be validated", exc_info=True)
+            evidence.integrity_reasons.append(
+                _("La signature « %(name)s » est illisible ou endommagée.") % {"name": signature_name}
+            )
+            reports.append(assess(evidence, trust))
+            continue
+        evidence.signer = from_asn1(status.signing_cert)
+        evidence.intact = bool(status.intact and status.valid)
+        if not status.intact:
+            evidence.integrity_reasons.append(
+                _(
+                    "Le fichier « %(file)s » ne correspond pas à la signature « %(signature)s » : il a été "
+                    "modifié depuis sa signature, ou la signature porte sur un autre fichier."
+                )
+                % {"file": name, "signature": signature_name}
+            )
+        elif not status.valid:
+            evidence.integrity_reasons.append(
+                _("La valeur de la signature « %(signature)s » est fausse : la signature a été altérée.")
+                % {"signature": signature_name}
+            )
+        timing(evidence, status)
+        reports.append(assess(evidence, trust))
+    if not reports:
+        evidence = Evidence(
+            format=SignatureFormat.CADES,
+            file_name=name,
+            signature_name=signature_name,
+            integrity_reasons=[
+                _("Le fichier « %(name)s » ne contient aucune signature.") % {"name": signature_name}
+            ],
+        )
+        reports.append(assess(evidence, trust))
+    return reports
