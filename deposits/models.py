@@ -437,6 +437,11 @@ class DepositFile(models.Model):
         default=OpeningCheck.NOT_OPENED,
     )
     opened_key = models.BinaryField(_("clé de données après ouverture"), null=True, blank=True)
+    # At the opening: the report of every signature found in the file or beside it
+    # (signatures/verify.py, as dicts); empty until then, or when there is none.
+    signature_reports = models.JSONField(
+        _("rapports de vérification des signatures"), default=list, blank=True
+    )
 
     class Meta:
         verbose_name = _("fichier de pli")
