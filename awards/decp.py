@@ -47,6 +47,7 @@ from accounts.permissions import agent_require
 from accounts.validators import siret_is_valid
 from audit.services import event_record
 from awards.models import ContractModification, Decision, EssentialData, Outcome
+from awards.services.decisions import DURATION_MAX_MONTHS
 from config import clock
 from consultations.models import ContractType, EnvelopeKind, ProcedureType
 from deposits.models import ConsortiumKind, Deposit, DepositState, DepositStatus, ResponseKind
@@ -634,8 +635,9 @@ def modification_record(
     decision = essential_data.decision
     consultation = decision.consultation
     agent_require(user, AgentPermission.DECIDE, consultation)
-    essential_data = EssentialData.objects.select_for_update().get(pk=essential_data.pk)
-    if not essential_data.published_at:
+    # Unsaved (nothing recorded yet) is not published either.
+    essential_data = EssentialData.objects.select_for_update().filter(pk=essential_data.pk).first()
+    if essential_data is None or not essential_data.published_at:
         raise DecpError(_("Publiez d'abord les données essentielles du marché, puis ses modifications."))
     sirets = _siret_list(holders)
     problems = []
@@ -645,6 +647,8 @@ def modification_record(
         problems.append(_("Le nouveau montant est d'au moins 1 € HT."))
     if duration_months is not None and duration_months < 1:
         problems.append(_("La nouvelle durée est d'au moins 1 mois."))
+    if duration_months is not None and duration_months > DURATION_MAX_MONTHS:
+        problems.append(_("La nouvelle durée est de %(max)d mois au plus.") % {"max": DURATION_MAX_MONTHS})
     invalid = [siret for siret in sirets if not siret_is_valid(siret)]
     if invalid:
         problems.append(_("SIRET invalide : %(sirets)s.") % {"sirets": ", ".join(invalid)})

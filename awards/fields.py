@@ -37,13 +37,14 @@ class FrenchDecimalField(forms.CharField):
             raise forms.ValidationError(_("Saisissez un nombre (exemple : 12,5)."), code="invalid") from None
         if not number.is_finite():
             raise forms.ValidationError(_("Saisissez un nombre (exemple : 12,5)."), code="invalid")
+        # The size first: quantizing « 1e99 » would overflow the decimal context.
+        if abs(number) >= Decimal(10) ** (self.max_digits - self.decimal_places):
+            raise forms.ValidationError(_("Ce nombre est trop grand."), code="max_digits")
         if number != number.quantize(Decimal(1).scaleb(-self.decimal_places)):
             raise forms.ValidationError(
                 _("Au plus %(places)d chiffres après la virgule.") % {"places": self.decimal_places},
                 code="decimal_places",
             )
-        if abs(number) >= Decimal(10) ** (self.max_digits - self.decimal_places):
-            raise forms.ValidationError(_("Ce nombre est trop grand."), code="max_digits")
         return number
 
 

@@ -43,6 +43,12 @@ class DecisionForm(forms.Form):
     winner = forms.ChoiceField(
         label=_("Attributaire"),
         required=False,
+        error_messages={
+            "invalid_choice": _(
+                "L'attributaire se choisit parmi les entreprises qui ont remis une offre dans les délais "
+                "pour ce lot (ou cette consultation, sans lots)."
+            )
+        },
         help_text=_(
             "Seulement pour « Attribué » : une entreprise qui a remis une offre dans les délais pour ce lot."
         ),

@@ -147,7 +147,9 @@ class ModificationForm(forms.Form):
     amount = FrenchDecimalField(
         label=_("Nouveau montant (EUR HT)"), required=False, min_value=1, max_digits=15, decimal_places=2
     )
-    duration_months = forms.IntegerField(label=_("Nouvelle durée (mois)"), required=False, min_value=1)
+    duration_months = forms.IntegerField(
+        label=_("Nouvelle durée (mois)"), required=False, min_value=1, max_value=decp.DURATION_MAX_MONTHS
+    )
     holders = forms.CharField(
         label=_("Nouveaux titulaires (SIRET)"),
         required=False,

@@ -269,6 +269,13 @@ PLATFORM_SEAL_PASSWORD = env_str("PLATFORM_SEAL_PASSWORD")
 PLATFORM_SEAL_TRUST_ROOTS = env_str("PLATFORM_SEAL_TRUST_ROOTS")
 TIMESTAMP_URL = env_url("TIMESTAMP_URL", ("http", "https"))
 TIMESTAMP_TIMEOUT = 20
+# Deposited and contract signatures (signatures/verify.py) are checked against the trust
+# store (signatures/trust.py); revocation lists named in the certificates are downloaded
+# only when this is on. Off, a signature whose revocation cannot be checked is
+# « indéterminée », never « valide ».
+SIGNATURE_REVOCATION_FETCH = env_bool("SIGNATURE_REVOCATION_FETCH", False)
+# Deposited files above this size are not read again for their signatures at the opening.
+SIGNATURE_CHECK_MAX_BYTES = env_int("SIGNATURE_CHECK_MAX_BYTES", 64 * 1024 * 1024, minimum=1)
 for _path_setting in ("PLATFORM_SEAL_PKCS12", "PLATFORM_SEAL_TRUST_ROOTS"):
     if globals()[_path_setting] and not Path(globals()[_path_setting]).is_file():
         raise ImproperlyConfigured(f"{_path_setting} désigne un fichier absent : {globals()[_path_setting]}.")

@@ -23,4 +23,6 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("", include("deposits.urls")),
     path("", include("awards.urls")),
+    path("", include("signatures.urls")),
+    path("", include("signatures.urls_contract")),
 ]

@@ -1,6 +1,7 @@
 """Forms of the suites: « Créer une suite », the invitation à concourir, the deletion."""
 
 from django import forms
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company
@@ -33,6 +34,16 @@ SITUATIONS = (
 class CompanyChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, company: Company) -> str:
         return f"{company.name} (SIRET {company.siret})"
+
+    def _check_values(self, value):
+        # A number the database cannot hold is no company: refused as such, not an overflow.
+        _low, high = connection.ops.integer_field_range(self.queryset.model._meta.pk.get_internal_type())
+        for pk in value:
+            if str(pk).isdigit() and high is not None and int(pk) > high:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 class SuiteCreateForm(forms.Form):

@@ -17,6 +17,7 @@ from consultations.models import EnvelopeKind
 from consultations.registers import moment_text
 from deposits.models import Deposit, DepositStatus, Envelope, Opening
 from deposits.selectors import depositor_text
+from deposits.services.signature_check import file_signatures
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +46,14 @@ def _opened_deposits(opening: Opening, problems: dict[int, str]) -> list[Minutes
                 depositor=depositor_text(deposit),
                 received_at=moment_text(deposit.received_at),
             )
+        envelope_files = sorted(envelope.files.all(), key=lambda f: f.pk)
         files = [
-            {"file": f, "problem": problems.get(f.pk, "")}
-            for f in sorted(envelope.files.all(), key=lambda f: f.pk)
+            {
+                "file": f,
+                "problem": problems.get(f.pk, ""),
+                "signatures": file_signatures(f, envelope_files, opening.consultation),
+            }
+            for f in envelope_files
         ]
         entry.envelopes.append({"envelope": envelope, "files": files})
     return list(by_deposit.values())

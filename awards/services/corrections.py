@@ -83,12 +83,13 @@ def amount_clean(value, *, field: str = "corrected_amount") -> Decimal:
         raise OfferError(_("Saisissez un montant en euros HT, par exemple 12 500,00."), field=field) from None
     if not amount.is_finite() or amount <= 0:
         raise OfferError(_("Le montant rectifié doit être supérieur à 0 € HT."), field=field)
+    # The size first: quantizing « 1e99 » would overflow the decimal context.
+    if amount > AMOUNT_MAX:
+        raise OfferError(_("Le montant rectifié est trop élevé."), field=field)
     if amount != amount.quantize(CENT):
         raise OfferError(
             _("Le montant rectifié s'écrit au centime près (deux décimales au plus)."), field=field
         )
-    if amount > AMOUNT_MAX:
-        raise OfferError(_("Le montant rectifié est trop élevé."), field=field)
     return amount.quantize(CENT)
 
 

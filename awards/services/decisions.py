@@ -9,7 +9,7 @@ Rules (docs/design.md « Decision »):
 - one decision per lot (per consultation without lots): recording it again replaces it, until
   its letters are sent; then it is final;
 - « attribué »: the winner is a finalised deposit received on time with an offer (or a variant,
-  for a variant) for that lot, whose candidature was not refused; with a positive amount
+  for a variant) for that lot, opened, whose candidature was not refused; with a positive amount
   EUR HT and a duration in months; « infructueux » and « sans suite » need a reason;
 - when every lot has its decision, the consultation is « décidée »;
 - the standstill (« délai de suspension ») applies to the formal procedures: 11 days after the
@@ -105,6 +105,12 @@ def lot_bidders(consultation: Consultation, lot: Lot | None):
 def deposit_has_offer(deposit: Deposit, lot: Lot | None, *, variant: bool = False) -> bool:
     kind = EnvelopeKind.VARIANT if variant else EnvelopeKind.OFFER
     envelopes = deposit.envelopes.filter(kind=kind)
+    return envelopes.filter(lot__isnull=True).exists() if lot is None else envelopes.filter(lot=lot).exists()
+
+
+def deposit_offer_opened(deposit: Deposit, lot: Lot | None, *, variant: bool = False) -> bool:
+    kind = EnvelopeKind.VARIANT if variant else EnvelopeKind.OFFER
+    envelopes = deposit.envelopes.filter(kind=kind, opening__isnull=False)
     return envelopes.filter(lot__isnull=True).exists() if lot is None else envelopes.filter(lot=lot).exists()
 
 
@@ -219,6 +225,17 @@ def _winner_check(
         raise DecisionError(
             _("L'entreprise %(company)s n'a pas déposé de variante pour %(lot)s.")
             % {"company": deposit.company.name, "lot": lot_label(lot)},
+            field="deposit",
+        )
+    # Nobody may award an offer nobody has read (opening by envelope: the offers are opened
+    # after the candidatures).
+    if not deposit_offer_opened(deposit, lot, variant=variant):
+        raise DecisionError(
+            _(
+                "L'offre de l'entreprise %(company)s n'est pas encore ouverte : ouvrez-la avant "
+                "d'attribuer le marché."
+            )
+            % {"company": deposit.company.name},
             field="deposit",
         )
     review = CandidatureReview.objects.filter(deposit=deposit).first()

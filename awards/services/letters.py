@@ -22,7 +22,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import AgentPermission
@@ -274,6 +276,13 @@ def _award_body(decision: Decision, ranking: Ranking, sent_at: datetime, due: da
     standstill = _standstill_sentence(decision, sent_at)
     if standstill:
         paragraphs.append(standstill)
+    paragraphs.append(
+        _(
+            "L'acte d'engagement à signer électroniquement, puis à déposer signé, vous attend sur la "
+            "plateforme : %(url)s"
+        )
+        % {"url": settings.PLATFORM_BASE_URL + reverse("contracts:contract_company", args=[decision.pk])}
+    )
     paragraphs.append(
         _("Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos salutations distinguées.")
     )

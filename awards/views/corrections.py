@@ -8,10 +8,11 @@ writing needs the permission to decide (checked again by the services).
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from accounts.models import AgentPermission
 from accounts.permissions import agent_can, agent_required
@@ -80,6 +81,7 @@ def _act(action: str, *, user, row: OfferAmount, data: dict):
     return _("La décision sur l'offre de %(offer)s est enregistrée.")
 
 
+@never_cache
 @agent_required
 def corrections(request, pk: int, grid_pk: int):
     consultation, grid = _grid(request, pk, grid_pk)
@@ -90,9 +92,10 @@ def corrections(request, pk: int, grid_pk: int):
         action = request.POST.get("action", "")
         if action not in FORMS:
             return HttpResponseBadRequest()
-        row = get_object_or_404(
-            grid.amounts.select_related("deposit__company"), pk=request.POST.get("offer") or None
-        )
+        offer = request.POST.get("offer", "")
+        if not offer.isdigit():
+            raise Http404
+        row = get_object_or_404(grid.amounts.select_related("deposit__company"), pk=offer)
         form = FORMS[action](request.POST, prefix=f"{action}-{row.pk}")
         if form.is_valid():
             try:

@@ -58,7 +58,7 @@ def essential_data(request, pk: int, decision_pk: int):
         )
     )
     modification_form = ModificationForm()
-    publish_error = None
+    publish_error = refusal = None
     status = 200
     if request.method == "POST":
         action = request.POST.get("action")
@@ -73,6 +73,7 @@ def essential_data(request, pk: int, decision_pk: int):
                     )
                 except decp.DecpError as error:
                     _error_into(complements_form, error)
+                    refusal = error
                 else:
                     messages.success(request, _("Les compléments sont enregistrés."))
                     return redirect(request.path)
@@ -80,7 +81,7 @@ def essential_data(request, pk: int, decision_pk: int):
             try:
                 decp.decp_publish(user=request.user, essential_data=data)
             except decp.DecpError as error:
-                publish_error = error
+                publish_error = refusal = error
             else:
                 messages.success(request, _("Les données essentielles sont publiées."))
                 return redirect(request.path)
@@ -100,6 +101,7 @@ def essential_data(request, pk: int, decision_pk: int):
                     )
                 except decp.DecpError as error:
                     _error_into(modification_form, error)
+                    refusal = error
                 else:
                     messages.success(
                         request,
@@ -108,6 +110,11 @@ def essential_data(request, pk: int, decision_pk: int):
                     return redirect(request.path)
         status = 400
         data = decp.essential_data_for(Decision.objects.get(pk=decision.pk))
+        # The complements and « Publier » are shown before the publication, the modification
+        # after it: a refusal on a form the page does not show (double click, stale page) is
+        # said at the top.
+        if refusal is not None and (action == "modification") != bool(data.published_at):
+            messages.error(request, refusal.message)
     if data.published_at:
         record, missing, errors = decp.published_record(data), [], []
     else:

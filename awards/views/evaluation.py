@@ -81,6 +81,8 @@ def grid_create_view(request, pk: int):
     try:
         grid = grid_create(user=request.user, consultation=consultation, lot=lot)
     except GridError as error:
-        return _page(request, consultation, errors={lot.pk if lot else 0: error.message}, status=400)
+        # Without a lot, on a consultation with lots, no unit shows it: at the top of the page.
+        key = lot.pk if lot else ("general" if consultation.lots.exists() else 0)
+        return _page(request, consultation, errors={key: error.message}, status=400)
     messages.success(request, _("La grille d'analyse est créée : ajoutez ses critères."))
     return redirect("awards:grid", pk=consultation.pk, grid_pk=grid.pk)

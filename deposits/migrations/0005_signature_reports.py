@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deposits', '0004_upload_key_until_read_back'),
+        ("deposits", "0004_upload_key_until_read_back"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='depositfile',
-            name='signature_reports',
-            field=models.JSONField(blank=True, default=list, verbose_name='rapports de vérification des signatures'),
+            model_name="depositfile",
+            name="signature_reports",
+            field=models.JSONField(
+                blank=True, default=list, verbose_name="rapports de vérification des signatures"
+            ),
         ),
     ]

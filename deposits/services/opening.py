@@ -466,6 +466,10 @@ def deposits_open(
     # The long part, outside any transaction: every file decrypted and checked, nothing written.
     results = [_file_check(f, bytes(wrapped[f.pk]), private_key) for f in files]
     del private_key
+    # Every signature found in the intact files, verified before anything is written (PV included).
+    from deposits.services.signature_check import opening_signatures_check
+
+    opening_signatures_check(results)
     opening = _opening_record(
         consultation=consultation,
         user=user,
@@ -517,7 +521,9 @@ def _opening_record(
     )
     for result in results:
         DepositFile.objects.filter(pk=result.deposit_file.pk).update(
-            opening_check=result.check, opened_key=result.opened_key
+            opening_check=result.check,
+            opened_key=result.opened_key,
+            signature_reports=result.deposit_file.signature_reports or [],
         )
         result.deposit_file.opening_check = result.check
         result.deposit_file.opened_key = result.opened_key

@@ -7,62 +7,141 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('awards', '0002_decisions_essential_data'),
+        ("awards", "0002_decisions_essential_data"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TrustedCertificate',
+            name="TrustedCertificate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, verbose_name='nom')),
-                ('category', models.CharField(choices=[('root', 'Autorité racine'), ('intermediate', 'Autorité intermédiaire'), ('qualified', 'Autorité délivrant des certificats qualifiés (eIDAS)'), ('timestamp', "Autorité d'horodatage")], max_length=16, verbose_name='catégorie')),
-                ('pem', models.TextField(verbose_name='certificat (PEM)')),
-                ('fingerprint_sha256', models.CharField(editable=False, max_length=64, unique=True, verbose_name='empreinte SHA-256')),
-                ('subject', models.CharField(editable=False, max_length=500, verbose_name='sujet')),
-                ('issuer', models.CharField(editable=False, max_length=500, verbose_name='émetteur')),
-                ('not_before', models.DateTimeField(editable=False, verbose_name='valide à partir du')),
-                ('not_after', models.DateTimeField(editable=False, verbose_name="valide jusqu'au")),
-                ('source', models.CharField(choices=[('manual', 'Ajouté par un administrateur'), ('trusted_list', 'Liste de confiance (TSL)')], default='manual', max_length=16, verbose_name='origine')),
-                ('trusted_list_service', models.CharField(blank=True, max_length=500, verbose_name='service de la liste de confiance')),
-                ('country', models.CharField(blank=True, max_length=2, verbose_name='pays')),
-                ('active', models.BooleanField(default=True, verbose_name='actif')),
-                ('added_at', models.DateTimeField(auto_now_add=True, verbose_name='ajouté le')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255, verbose_name="nom")),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("root", "Autorité racine"),
+                            ("intermediate", "Autorité intermédiaire"),
+                            ("qualified", "Autorité délivrant des certificats qualifiés (eIDAS)"),
+                            ("timestamp", "Autorité d'horodatage"),
+                        ],
+                        max_length=16,
+                        verbose_name="catégorie",
+                    ),
+                ),
+                ("pem", models.TextField(verbose_name="certificat (PEM)")),
+                (
+                    "fingerprint_sha256",
+                    models.CharField(
+                        editable=False, max_length=64, unique=True, verbose_name="empreinte SHA-256"
+                    ),
+                ),
+                ("subject", models.CharField(editable=False, max_length=500, verbose_name="sujet")),
+                ("issuer", models.CharField(editable=False, max_length=500, verbose_name="émetteur")),
+                ("not_before", models.DateTimeField(editable=False, verbose_name="valide à partir du")),
+                ("not_after", models.DateTimeField(editable=False, verbose_name="valide jusqu'au")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Ajouté par un administrateur"),
+                            ("trusted_list", "Liste de confiance (TSL)"),
+                        ],
+                        default="manual",
+                        max_length=16,
+                        verbose_name="origine",
+                    ),
+                ),
+                (
+                    "trusted_list_service",
+                    models.CharField(
+                        blank=True, max_length=500, verbose_name="service de la liste de confiance"
+                    ),
+                ),
+                ("country", models.CharField(blank=True, max_length=2, verbose_name="pays")),
+                ("active", models.BooleanField(default=True, verbose_name="actif")),
+                ("added_at", models.DateTimeField(auto_now_add=True, verbose_name="ajouté le")),
             ],
             options={
-                'verbose_name': 'certificat de confiance',
-                'verbose_name_plural': 'certificats de confiance',
-                'ordering': ['category', 'name'],
+                "verbose_name": "certificat de confiance",
+                "verbose_name_plural": "certificats de confiance",
+                "ordering": ["category", "name"],
             },
         ),
         migrations.CreateModel(
-            name='ContractSignature',
+            name="ContractSignature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('party', models.CharField(choices=[('holder', 'Titulaire'), ('buyer', 'Acheteur')], max_length=8, verbose_name='signataire')),
-                ('name', models.CharField(max_length=255, verbose_name='nom du fichier')),
-                ('blob', models.FileField(max_length=255, upload_to=signatures.models.contract_upload_to)),
-                ('size', models.BigIntegerField(verbose_name='taille (octets)')),
-                ('sha256', models.CharField(max_length=64, verbose_name='SHA-256')),
-                ('detached_name', models.CharField(blank=True, max_length=255, verbose_name='signature détachée')),
-                ('detached_blob', models.FileField(blank=True, max_length=255, upload_to=signatures.models.contract_upload_to)),
-                ('reports', models.JSONField(default=list, verbose_name='rapports de vérification')),
-                ('verdict', models.CharField(max_length=16, verbose_name='verdict')),
-                ('uploaded_at', models.DateTimeField(verbose_name='déposé le')),
-                ('superseded', models.BooleanField(default=False, verbose_name='remplacé')),
-                ('decision', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signatures', to='awards.decision', verbose_name='décision')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='déposé par')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "party",
+                    models.CharField(
+                        choices=[("holder", "Titulaire"), ("buyer", "Acheteur")],
+                        max_length=8,
+                        verbose_name="signataire",
+                    ),
+                ),
+                ("name", models.CharField(max_length=255, verbose_name="nom du fichier")),
+                ("blob", models.FileField(max_length=255, upload_to=signatures.models.contract_upload_to)),
+                ("size", models.BigIntegerField(verbose_name="taille (octets)")),
+                ("sha256", models.CharField(max_length=64, verbose_name="SHA-256")),
+                (
+                    "detached_name",
+                    models.CharField(blank=True, max_length=255, verbose_name="signature détachée"),
+                ),
+                (
+                    "detached_blob",
+                    models.FileField(
+                        blank=True, max_length=255, upload_to=signatures.models.contract_upload_to
+                    ),
+                ),
+                ("reports", models.JSONField(default=list, verbose_name="rapports de vérification")),
+                ("verdict", models.CharField(max_length=16, verbose_name="verdict")),
+                ("uploaded_at", models.DateTimeField(verbose_name="déposé le")),
+                ("superseded", models.BooleanField(default=False, verbose_name="remplacé")),
+                (
+                    "decision",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="signatures",
+                        to="awards.decision",
+                        verbose_name="décision",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="déposé par",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'signature du marché',
-                'verbose_name_plural': 'signatures du marché',
-                'ordering': ['decision_id', 'uploaded_at', 'pk'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('superseded', False)), fields=('decision', 'party'), name='contract_signature_current')],
+                "verbose_name": "signature du marché",
+                "verbose_name_plural": "signatures du marché",
+                "ordering": ["decision_id", "uploaded_at", "pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("superseded", False)),
+                        fields=("decision", "party"),
+                        name="contract_signature_current",
+                    )
+                ],
             },
         ),
     ]

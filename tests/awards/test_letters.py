@@ -110,6 +110,9 @@ def test_an_awarded_lot_sends_a_rejection_letter_with_the_ranking_and_the_award_
     assert "attestations de régularité fiscale et sociale" in award.body
     assert "7 jours francs, soit au plus tard le 10/04/2026" in award.body
     assert award.answer_due_at == datetime(2026, 4, 10, 23, 59, 59, 999999, tzinfo=PARIS)
+    # and tells where the acte d'engagement waits for the winner's signature
+    assert f"/entreprise/marches/{decision.pk}/signature/" in award.body
+    assert "signature" not in rejection.body
     # the other company is not told the winner's amount, the winner is
     assert "100\u202f000,00 € HT" in award.body and "€ HT" not in rejection.body
     # each company is mailed separately; the decision keeps when and how

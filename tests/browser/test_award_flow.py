@@ -46,9 +46,15 @@ def test_scores_award_unsuccessful_lot_and_a_suite_found_with_the_invitations_co
     west_deposit = deposit_received(initial, west, lots=[lot1, lot2])
     deposit_received(initial, lake, lots=[lot1, lot2])
     # The grid of lot 1, as the agent set it up: price 60 % (règlement's formula), technique 40 %.
-    grid = EvaluationGrid.objects.create(consultation=initial, lot=lot1, created_at=clock.now(), created_by=agent.user)
+    grid = EvaluationGrid.objects.create(
+        consultation=initial, lot=lot1, created_at=clock.now(), created_by=agent.user
+    )
     Criterion.objects.create(
-        grid=grid, position=1, label="Prix", weight=Decimal("60"), kind=CriterionKind.PRICE,
+        grid=grid,
+        position=1,
+        label="Prix",
+        weight=Decimal("60"),
+        kind=CriterionKind.PRICE,
         price_formula=PriceFormula.PROPORTIONAL,
     )
     Criterion.objects.create(grid=grid, position=2, label="Valeur technique", weight=Decimal("40"))
@@ -60,7 +66,10 @@ def test_scores_award_unsuccessful_lot_and_a_suite_found_with_the_invitations_co
     page.goto(f"/acheteur/consultations/{initial.pk}/analyse/grille/{grid.pk}/")
 
     # WHEN it scores the two offers: amount and a note with its comment
-    for company, amount, note in (("Bâtiment Ouest", "100 000", "30"), ("Charpentes du Lac", "120 000", "38")):
+    for company, amount, note in (
+        ("Bâtiment Ouest", "100 000", "30"),
+        ("Charpentes du Lac", "120 000", "38"),
+    ):
         card = offer_card(page, company)
         card.get_by_label("Montant de l'offre (EUR HT)").fill(amount)
         card.get_by_label(re.compile("^Note « Valeur technique »")).fill(note)

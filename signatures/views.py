@@ -1,0 +1,116 @@
+"""The public page « Vérifier une signature »: anyone, without an account, uploads a signed
+document (and its detached signature) and reads the report of each signature.
+
+The files are read in memory (or in Django's temporary upload file, gone at the end of the
+request), verified, and forgotten: never saved, never logged. Each address may run
+``VERIFY_ATTEMPTS`` verifications per ``VERIFY_WINDOW`` (a verification costs CPU).
+"""
+
+import contextlib
+import ipaddress
+import logging
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from accounts.client_ip import client_ip
+from config import clock
+
+from .forms import VerifyForm
+from .report import Verdict
+from .trust import verification_options
+from .verify import signature_verify
+
+logger = logging.getLogger(__name__)
+
+VERIFY_ATTEMPTS = 20
+VERIFY_WINDOW = timedelta(minutes=15)
+
+
+def _source(address: str | None) -> str:
+    """One IPv4 address, or one IPv6 /64 block (one subscriber holds a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or "inconnue"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
+def verify_attempt_reserve(request) -> bool:
+    """Count one more verification from this address; False once the window's quota is used.
+    The counter goes up before the work (an atomic increment, in Redis in production)."""
+    base = f"signatures:verify:{_source(client_ip(request))}"
+    count_key, since_key = f"{base}:count", f"{base}:since"
+    now = clock.now()
+    timeout = int(VERIFY_WINDOW.total_seconds())
+    since = cache.get(since_key)
+    if since is None or now - since >= VERIFY_WINDOW:
+        cache.set_many({since_key: now, count_key: 0}, timeout)
+    try:
+        count = cache.incr(count_key)
+    except ValueError:
+        cache.set(count_key, 1, timeout)
+        count = 1
+    return count <= VERIFY_ATTEMPTS
+
+
+def _summary(reports) -> str:
+    signed = [r for r in reports if r.signed]
+    if not signed:
+        return _("Aucune signature électronique n'a été trouvée.")
+    valid = sum(1 for r in signed if r.verdict == Verdict.VALID)
+    invalid = sum(1 for r in signed if r.verdict == Verdict.INVALID)
+    unknown = len(signed) - valid - invalid
+    return _(
+        "%(total)d signature(s) trouvée(s) : %(valid)d valide(s), %(invalid)d invalide(s), "
+        "%(unknown)d indéterminée(s)."
+    ) % {"total": len(signed), "valid": valid, "invalid": invalid, "unknown": unknown}
+
+
+@never_cache
+def verify_public(request):
+    status = 200
+    reports = None
+    throttled = False
+    if request.method == "POST":
+        form = VerifyForm(request.POST, request.FILES)
+        if form.is_valid():
+            if not verify_attempt_reserve(request):
+                status = 429
+                throttled = True
+            else:
+                document = form.cleaned_data["document"]
+                signature = form.cleaned_data.get("signature")
+                reports = signature_verify(
+                    document["data"],
+                    document["name"],
+                    detached=signature["data"] if signature else None,
+                    detached_name=signature["name"] if signature else "",
+                    **verification_options(),
+                )
+        for upload in request.FILES.values():
+            with contextlib.suppress(Exception):
+                upload.close()
+        form.describe_errors()
+        if reports is not None:
+            # A blank form under the report: the files are not kept.
+            form = VerifyForm()
+            form.describe_errors()
+    else:
+        form = VerifyForm()
+        form.describe_errors()
+    context = {
+        "form": form,
+        "reports": reports,
+        "summary": _summary(reports) if reports is not None else "",
+        "throttled": throttled,
+        "checked_at": clock.now(),
+        "attempts": VERIFY_ATTEMPTS,
+        "window_minutes": int(VERIFY_WINDOW.total_seconds() // 60),
+    }
+    return render(request, "signatures/verify_public.html", context, status=status)
