@@ -6,9 +6,15 @@ the client is the entry that many places from the end; anything before it was
 written by the client and is not believed.
 """
 
+import ipaddress
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils.ipv6 import clean_ipv6_address
+
+from config import clock
 
 
 def _normalise(address: str) -> str | None:
@@ -40,3 +46,34 @@ def axes_username(request, credentials) -> str:
     """The lock counts an address however its case is typed: login ignores case too."""
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     return str(username).strip().lower()
+
+
+def throttled_source(address: str | None) -> str:
+    """What a throttle counts by: one IPv4 address, or one IPv6 /64 block (a single
+    subscriber holds a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or "inconnue"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
+def attempt_reserve(count_key: str, since_key: str, *, limit: int, window: timedelta) -> bool:
+    """Count one more attempt; False once ``limit`` attempts were made in the window.
+
+    The counter goes up before the work is done (an atomic increment, in Redis in
+    production), so parallel requests cannot get past the limit. The window is read on
+    the platform's clock."""
+    now = clock.now()
+    timeout = int(window.total_seconds())
+    since = cache.get(since_key)
+    if since is None or now - since >= window:
+        cache.set_many({since_key: now, count_key: 0}, timeout)
+    try:
+        count = cache.incr(count_key)
+    except ValueError:
+        cache.set(count_key, 1, timeout)
+        count = 1
+    return count <= limit

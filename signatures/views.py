@@ -7,16 +7,14 @@ request), verified, and forgotten: never saved, never logged. Each address may r
 """
 
 import contextlib
-import ipaddress
 import logging
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from accounts.client_ip import client_ip
+from accounts.client_ip import attempt_reserve, client_ip, throttled_source
 from config import clock
 
 from .forms import VerifyForm
@@ -30,33 +28,11 @@ VERIFY_ATTEMPTS = 20
 VERIFY_WINDOW = timedelta(minutes=15)
 
 
-def _source(address: str | None) -> str:
-    """One IPv4 address, or one IPv6 /64 block (one subscriber holds a whole /64)."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return address or "inconnue"
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
-    return str(ip)
-
-
 def verify_attempt_reserve(request) -> bool:
     """Count one more verification from this address; False once the window's quota is used.
     The counter goes up before the work (an atomic increment, in Redis in production)."""
-    base = f"signatures:verify:{_source(client_ip(request))}"
-    count_key, since_key = f"{base}:count", f"{base}:since"
-    now = clock.now()
-    timeout = int(VERIFY_WINDOW.total_seconds())
-    since = cache.get(since_key)
-    if since is None or now - since >= VERIFY_WINDOW:
-        cache.set_many({since_key: now, count_key: 0}, timeout)
-    try:
-        count = cache.incr(count_key)
-    except ValueError:
-        cache.set(count_key, 1, timeout)
-        count = 1
-    return count <= VERIFY_ATTEMPTS
+    base = f"signatures:verify:{throttled_source(client_ip(request))}"
+    return attempt_reserve(f"{base}:count", f"{base}:since", limit=VERIFY_ATTEMPTS, window=VERIFY_WINDOW)
 
 
 def _summary(reports) -> str:

@@ -1,7 +1,6 @@
 """The public side: the notices (« Annonces »), a consultation's page and its access code."""
 
 import contextlib
-import ipaddress
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from accounts.client_ip import client_ip
+from accounts.client_ip import attempt_reserve, client_ip, throttled_source
 from accounts.permissions import agent_belongs, company_user_of
 from awards.models import Decision, Outcome
 from config import clock
@@ -140,19 +139,8 @@ def detail(request, pk):
 # --- Access code of a restricted consultation ------------------------------------------------
 
 
-def _throttled_source(address: str | None) -> str:
-    """One IPv4 address, or one IPv6 /64 block: a single subscriber holds a whole /64."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return address or "inconnue"
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
-    return str(ip)
-
-
 def access_attempt_keys(consultation_pk: int, address: str | None) -> tuple[str, str]:
-    base = f"consultations:access:{consultation_pk}:{_throttled_source(address)}"
+    base = f"consultations:access:{consultation_pk}:{throttled_source(address)}"
     return f"{base}:count", f"{base}:since"
 
 
@@ -164,17 +152,7 @@ def access_attempt_reserve(consultation: Consultation, request) -> bool:
     window is read on the platform's clock.
     """
     count_key, since_key = access_attempt_keys(consultation.pk, client_ip(request))
-    now = clock.now()
-    timeout = int(ACCESS_WINDOW.total_seconds())
-    since = cache.get(since_key)
-    if since is None or now - since >= ACCESS_WINDOW:
-        cache.set_many({since_key: now, count_key: 0}, timeout)
-    try:
-        count = cache.incr(count_key)
-    except ValueError:
-        cache.set(count_key, 1, timeout)
-        count = 1
-    return count <= ACCESS_ATTEMPTS
+    return attempt_reserve(count_key, since_key, limit=ACCESS_ATTEMPTS, window=ACCESS_WINDOW)
 
 
 def access_attempt_release(consultation: Consultation, request) -> None:
