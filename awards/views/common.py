@@ -3,7 +3,6 @@ analysed, the service refusals on forms, and links to screens of other parts."""
 
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import AgentPermission
@@ -38,11 +37,3 @@ def error_into(form, error) -> None:
     aliases = {"answer_due_at": "answer_due_date"}
     field = aliases.get(field, field)
     form.add_error(field if field in form.fields else None, error.message)
-
-
-def url_or_none(name: str, *args) -> str | None:
-    """A link to a screen another part provides, or None while it does not exist."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None

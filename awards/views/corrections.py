@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -41,14 +41,6 @@ def report_readable(user, consultation) -> bool:
     return agent_can(user, AgentPermission.DECIDE, consultation) or agent_can(
         user, AgentPermission.OPEN, consultation
     )
-
-
-def url_or_empty(name: str, *args) -> str:
-    """A link to another helper's screen, or nothing while it does not exist."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
 
 
 def _grid(request, pk: int, grid_pk: int):
@@ -156,7 +148,7 @@ def _context(request, consultation, grid, bound) -> dict:
     except OfferError as error:
         closed_reason = error.message
     can_decide = agent_can(request.user, AgentPermission.DECIDE, consultation) and not closed_reason
-    evaluation_url = url_or_empty("awards:evaluation", consultation.pk)
+    evaluation_url = reverse("awards:evaluation", args=[consultation.pk])
     offers = []
     for row in rows:
         check = checks[row.pk]
@@ -204,5 +196,5 @@ def _context(request, consultation, grid, bound) -> dict:
         "closed_reason": closed_reason,
         "evaluation_url": evaluation_url,
         "breadcrumb_parent": _("Analyse des offres") if evaluation_url else "",
-        "grid_url": url_or_empty("awards:grid", consultation.pk, grid.pk),
+        "grid_url": reverse("awards:grid", args=[consultation.pk, grid.pk]),
     }

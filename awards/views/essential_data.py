@@ -10,7 +10,7 @@ import json
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -22,14 +22,6 @@ from awards.models import Decision, Outcome
 from consultations.views.buyer_common import agent_consultation
 
 ACTIONS = ("complements", "publish", "modification")
-
-
-def url_or_empty(name: str, *args) -> str:
-    """A link to a page another part of the platform provides, empty while it does not exist."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
 
 
 def _error_into(form, error: decp.DecpError) -> None:
@@ -136,7 +128,7 @@ def essential_data(request, pk: int, decision_pk: int):
             "missing": missing,
             "errors": errors,
             "modifications": list(data.modifications.all()) if data.pk else [],
-            "decisions_url": url_or_empty("awards:decisions", consultation.pk),
+            "decisions_url": reverse("awards:decisions", args=[consultation.pk]),
         },
         status=status,
     )

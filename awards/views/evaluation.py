@@ -4,6 +4,7 @@ the grid, the corrections, the report and the decisions."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -12,7 +13,7 @@ from accounts.permissions import agent_required
 from awards.forms_evaluation import GridCreateForm
 from awards.models import EvaluationGrid
 from awards.services.grids import GridError, grid_create, grid_offer_rows, grid_problem, offers_opened
-from awards.views.common import analysis_visible, can_write, url_or_none
+from awards.views.common import analysis_visible, can_write
 from consultations.views.buyer_common import agent_consultation
 
 
@@ -32,7 +33,7 @@ def _units(consultation, errors: dict) -> list[dict]:
                 "offer_count": len(offers),
                 "opened": offers_opened(consultation, lot),
                 "error": errors.get(lot.pk if lot is not None else 0, ""),
-                "corrections_url": url_or_none("awards:corrections", consultation.pk, grid.pk)
+                "corrections_url": reverse("awards:corrections", args=[consultation.pk, grid.pk])
                 if grid
                 else None,
             }
@@ -52,9 +53,9 @@ def _page(request, consultation, *, errors: dict | None = None, status: int = 20
         context.update(
             {
                 "units": _units(consultation, errors or {}),
-                "report_pdf_url": url_or_none("awards:report_pdf", consultation.pk),
-                "report_xlsx_url": url_or_none("awards:report_xlsx", consultation.pk),
-                "decisions_url": url_or_none("awards:decisions", consultation.pk),
+                "report_pdf_url": reverse("awards:report_pdf", args=[consultation.pk]),
+                "report_xlsx_url": reverse("awards:report_xlsx", args=[consultation.pk]),
+                "decisions_url": reverse("awards:decisions", args=[consultation.pk]),
             }
         )
     return render(request, "awards/evaluation/hub.html", context, status=status)

@@ -24,7 +24,7 @@ from awards.services.grids import (
     offer_record,
 )
 from awards.services.scoring import ScoringError, criteria_walk, grid_criteria, grid_results, offer_label
-from awards.views.common import analysis_visible, can_write, error_into, not_yet, url_or_none
+from awards.views.common import analysis_visible, can_write, error_into, not_yet
 from consultations.views.buyer_common import agent_consultation
 from deposits.models import Deposit
 
@@ -114,7 +114,7 @@ def _page(request, consultation, grid, *, bound: dict | None = None, status: int
         "has_price": has_price,
         "ranking": ranking,
         "ranking_error": ranking_error,
-        "corrections_url": url_or_none("awards:corrections", consultation.pk, grid.pk),
+        "corrections_url": reverse("awards:corrections", args=[consultation.pk, grid.pk]),
     }
     return render(request, "awards/evaluation/grid.html", context, status=status)
 
