@@ -138,6 +138,8 @@ def test_an_upload_cut_by_a_reload_resumes_where_it_stopped_when_the_file_is_cho
     expect(page.get_by_text("Reprise d'un envoi interrompu")).to_be_visible()
     bar = page.get_by_role("progressbar", name="Progression de l'envoi de Offre complète.pdf")
     expect(bar).to_have_attribute("value", "100", timeout=60_000)
+    # The bar is full once the bytes are sent; « Envoyé » once the server answered the last one.
+    expect(page.locator("li.upload .upload-status")).to_have_text("Envoyé", timeout=60_000)
     (resumed,) = deposit_files_of(deposit)
     assert resumed.upload_id == interrupted.upload_id and resumed.is_complete
     # A file sent in several requests is hashed when read back (as the sealing does).
