@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.client_ip import attempt_reserve, client_ip, throttled_source
 from config import clock
+from deposits.services.signature_check import zip_unpacks_beyond
 
 from .forms import VerifyForm
 from .report import Verdict
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 VERIFY_ATTEMPTS = 20
 VERIFY_WINDOW = timedelta(minutes=15)
+# A ZIP (with the ZIPs inside it) that would unpack to more is not verified here (« zip bomb »).
+VERIFY_ZIP_MAX_UNPACKED = 100 * 1024 * 1024
 
 
 def verify_attempt_reserve(request) -> bool:
@@ -62,13 +65,25 @@ def verify_public(request):
             else:
                 document = form.cleaned_data["document"]
                 signature = form.cleaned_data.get("signature")
-                reports = signature_verify(
-                    document["data"],
-                    document["name"],
-                    detached=signature["data"] if signature else None,
-                    detached_name=signature["name"] if signature else "",
-                    **verification_options(),
-                )
+                if zip_unpacks_beyond(document["data"], VERIFY_ZIP_MAX_UNPACKED):
+                    status = 400
+                    form.add_error(
+                        "document",
+                        _(
+                            "Cette archive ZIP est trop volumineuse une fois décompressée (plus de "
+                            "%(size)s Mio ou de 10 000 fichiers) : ses signatures ne peuvent pas être "
+                            "vérifiées sur cette page."
+                        )
+                        % {"size": VERIFY_ZIP_MAX_UNPACKED // 2**20},
+                    )
+                else:
+                    reports = signature_verify(
+                        document["data"],
+                        document["name"],
+                        detached=signature["data"] if signature else None,
+                        detached_name=signature["name"] if signature else "",
+                        **verification_options(),
+                    )
         for upload in request.FILES.values():
             with contextlib.suppress(Exception):
                 upload.close()

@@ -327,6 +327,7 @@ def _buyer_document_check(holder: ContractSignature, data: bytes, detached: byte
                 ),
                 field="file",
             )
+        _replay_check(holder, detached)
         return
     if not data.startswith(holder_data) or _embedded_count(data) <= _embedded_count(holder_data):
         raise ContractError(
@@ -336,6 +337,47 @@ def _buyer_document_check(holder: ContractSignature, data: bytes, detached: byte
                 "modifier, ou joignez une signature détachée de ce fichier."
             ),
             field="file",
+        )
+
+
+def _signature_values(detached: bytes) -> set[bytes]:
+    """The cryptographic values of the signatures of a detached jeton (CAdES signer infos, or
+    XAdES ``ds:SignatureValue``), whatever its encoding (DER, PEM, base64)."""
+    from lxml import etree
+
+    from signatures.verify_cades import cms_load
+
+    values: set[bytes] = set()
+    try:
+        signed_data = cms_load(detached)
+        if signed_data is not None:
+            values.update(bytes(info["signature"].native) for info in signed_data["signer_infos"])
+    except Exception:  # noqa: BLE001, S110 - not CMS
+        pass
+    if not values and b"<" in detached[:512]:
+        try:
+            root = etree.fromstring(detached, etree.XMLParser(resolve_entities=False, no_network=True))
+            for value in root.iter("{http://www.w3.org/2000/09/xmldsig#}SignatureValue"):
+                values.add("".join((value.text or "").split()).encode())
+        except (etree.XMLSyntaxError, ValueError):
+            pass
+    return values
+
+
+def _replay_check(holder: ContractSignature, detached: bytes) -> None:
+    """The buyer's detached jeton must not be the holder's own signature uploaded again."""
+    if not holder.detached_blob:
+        return
+    with holder.detached_blob.open("rb") as handle:
+        holder_values = _signature_values(handle.read())
+    buyer_values = _signature_values(detached)
+    if buyer_values and buyer_values <= holder_values:
+        raise ContractError(
+            _(
+                "Cette signature détachée est la signature du titulaire, pas la vôtre : joignez la "
+                "signature que votre outil a produite en contresignant le fichier."
+            ),
+            field="detached",
         )
 
 

@@ -1,0 +1,186 @@
+"""Review of issue 7 (contract signature, public page, trust store, opening check): the
+defects found, each with the behaviour a user would notice."""
+
+import io
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from signatures.models import ContractParty
+from signatures.services import contract as contract_service
+from signatures.services.contract import ContractError, contract_document, contract_signature_upload
+
+from . import pki as test_pki
+from .pki import NOW
+from .test_contract import awarded_with_letters
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def pki():
+    return test_pki.make_pki()
+
+
+@pytest.fixture
+def consultation_opened(buyer, clock):
+    from tests.awards.conftest import consultation_opened_make
+
+    return consultation_opened_make(buyer, clock)
+
+
+@pytest.fixture(autouse=True)
+def _trust_the_test_pki(monkeypatch, pki):
+    monkeypatch.setattr(
+        contract_service, "_trust", lambda: {"trust_roots": pki.trust_roots, "crls": pki.crls}
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def decision(consultation_opened, buyer, company_user, clock, django_capture_on_commit_callbacks):
+    decision = awarded_with_letters(
+        consultation_opened, buyer, company_user, django_capture_on_commit_callbacks
+    )
+    clock.set(NOW + timedelta(minutes=5))
+    return decision
+
+
+def _bomb(size: int, name: str = "rien.bin") -> bytes:
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open(name, "w", force_zip64=True) as entry,
+    ):
+        chunk = b"\0" * (1024 * 1024)
+        for _ in range(size // len(chunk)):
+            entry.write(chunk)
+    return buffer.getvalue()
+
+
+def _zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_the_public_page_does_not_unpack_a_zip_bomb(client, monkeypatch, nested):
+    from signatures import views
+
+    monkeypatch.setattr(views, "VERIFY_ZIP_MAX_UNPACKED", 4 * 1024 * 1024)
+    bomb = _bomb(8 * 1024 * 1024)
+    if nested:
+        # The outer archive declares little: the bomb is one level down.
+        bomb = _zipped({"dossier.zip": bomb, "lisez-moi.txt": b"rien"})
+    assert len(bomb) < 100_000
+
+    response = client.post("/verifier-une-signature/", {"document": SimpleUploadedFile("offre.zip", bomb)})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "trop volumineuse une fois décompressée (plus de 4 Mio" in page
+    assert "non signé" not in page
+
+
+def test_the_public_page_does_not_list_a_zip_of_countless_files(client):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for number in range(12_000):
+            archive.writestr(str(number), b"")
+
+    response = client.post(
+        "/verifier-une-signature/", {"document": SimpleUploadedFile("offre.zip", buffer.getvalue())}
+    )
+
+    assert response.status_code == 400
+    assert "ou de 10 000 fichiers" in response.content.decode()
+
+
+def test_the_public_page_still_verifies_an_ordinary_zip(client, monkeypatch):
+    from signatures import views
+
+    monkeypatch.setattr(views, "VERIFY_ZIP_MAX_UNPACKED", 4 * 1024 * 1024)
+    archive = _zipped({"offre.txt": b"x" * 1000, "interne.zip": _zipped({"a.txt": b"a"})})
+
+    response = client.post("/verifier-une-signature/", {"document": SimpleUploadedFile("offre.zip", archive)})
+
+    assert response.status_code == 200
+    assert "Aucune signature électronique n&#x27;a été trouvée." in response.content.decode()
+
+
+def test_the_opening_does_not_unpack_a_zip_bomb(settings):
+    from deposits.services.signature_check import OpenedFile, envelope_reports
+
+    settings.SIGNATURE_CHECK_MAX_BYTES = 2 * 1024 * 1024
+    bomb = _zipped({"dossier.zip": _bomb(8 * 1024 * 1024)})
+    files = [OpenedFile(key="bombe.zip", name="bombe.zip", size=len(bomb), read=lambda: bomb)]
+
+    reports = envelope_reports(files, trust={"trust_roots": []})
+
+    assert [r["reasons"] for r in reports["bombe.zip"]] == [
+        ["Fichier trop volumineux pour la vérification automatique des signatures."]
+    ]
+
+
+def test_the_buyer_cannot_pass_off_the_holders_detached_signature_as_its_counter_signature(
+    decision, company_user, buyer, pki
+):
+    document = contract_document(decision)
+    holder_p7s = test_pki.cades(document, pki.signer, pki)
+    holder = contract_signature_upload(
+        user=company_user.user,
+        decision=decision,
+        party=ContractParty.HOLDER,
+        file=SimpleUploadedFile("acte.pdf", document),
+        detached=SimpleUploadedFile("acte.pdf.p7s", holder_p7s),
+    )
+    assert holder.verdict == "valid"
+
+    with pytest.raises(ContractError, match="signature du titulaire") as refused:
+        contract_signature_upload(
+            user=buyer.user,
+            decision=decision,
+            party=ContractParty.BUYER,
+            file=SimpleUploadedFile("acte.pdf", document),
+            detached=SimpleUploadedFile("contresignature.p7s", holder_p7s),
+        )
+
+    assert refused.value.field == "detached"
+    decision.refresh_from_db()
+    assert decision.signed_at is None
+
+
+def test_the_buyers_own_detached_counter_signature_is_accepted(decision, company_user, buyer, pki):
+    document = contract_document(decision)
+    contract_signature_upload(
+        user=company_user.user,
+        decision=decision,
+        party=ContractParty.HOLDER,
+        file=SimpleUploadedFile("acte.pdf", document),
+        detached=SimpleUploadedFile("acte.pdf.p7s", test_pki.cades(document, pki.signer, pki)),
+    )
+
+    signature = contract_signature_upload(
+        user=buyer.user,
+        decision=decision,
+        party=ContractParty.BUYER,
+        file=SimpleUploadedFile("acte.pdf", document),
+        # Not a CAdES by the same key: signed in the same second it would be the very same signature.
+        detached=SimpleUploadedFile("contresignature.xml", test_pki.xades(document, "acte.pdf", pki.signer)),
+    )
+
+    assert signature.verdict == "valid"
+    decision.refresh_from_db()
+    assert decision.signed_at is not None
