@@ -13,7 +13,6 @@ with amounts and points as numbers.
 """
 
 import io
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -36,8 +35,7 @@ from consultations.models import Consultation
 from consultations.registers import moment_text, safe_filename_part
 from deposits.models import Deposit, DepositState, DepositStatus
 from deposits.selectors import depositor_text
-
-logger = logging.getLogger(__name__)
+from signatures.platform import pdf_seal_or_unsealed
 
 CENT = Decimal("0.01")
 
@@ -355,17 +353,9 @@ def report_pdf(report: Report) -> bytes:
 
 
 def report_seal(pdf: bytes) -> tuple[bytes, bool]:
-    """The report sealed with the platform's certificate when it can be; an unsealed report
-    rather than none when the seal fails (said in the log)."""
-    try:
-        from signatures.platform import pdf_seal
-    except ImportError:
-        return pdf, False
-    try:
-        return pdf_seal(pdf, reason="Rapport d'analyse des offres"), True
-    except Exception:
-        logger.exception("The analysis report could not be sealed")
-        return pdf, False
+    """The report sealed with the platform's certificate; an unsealed report rather than
+    none when the seal fails."""
+    return pdf_seal_or_unsealed(pdf, reason="Rapport d'analyse des offres")
 
 
 # --- XLSX ----------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ disk while rendering (``offline_url_fetcher``). The platform seals it (PAdES) wh
 is available (``signatures/platform.py``).
 """
 
-import logging
 from dataclasses import dataclass, field
 
 from django.template.loader import render_to_string
@@ -18,8 +17,7 @@ from consultations.registers import moment_text
 from deposits.models import Deposit, DepositStatus, Envelope, Opening
 from deposits.selectors import depositor_text
 from deposits.services.signature_check import file_signatures
-
-logger = logging.getLogger(__name__)
+from signatures.platform import pdf_seal_or_unsealed
 
 
 @dataclass
@@ -104,15 +102,7 @@ def minutes_pdf(opening: Opening, *, problems: dict[int, str] | None = None) -> 
 
 
 def minutes_seal(pdf: bytes) -> tuple[bytes, bool]:
-    """The minutes sealed with the platform's certificate when ``signatures.platform`` is
-    there; returns (pdf, sealed). A seal that fails leaves the minutes unsealed, said in the
-    audit log, rather than an opening that cannot be recorded."""
-    try:
-        from signatures.platform import pdf_seal
-    except ImportError:
-        return pdf, False
-    try:
-        return pdf_seal(pdf, reason="Procès-verbal d'ouverture des plis"), True
-    except Exception:
-        logger.exception("The opening minutes could not be sealed")
-        return pdf, False
+    """The minutes sealed with the platform's certificate; returns (pdf, sealed). A seal
+    that fails leaves the minutes unsealed, said in the audit log, rather than an opening
+    that cannot be recorded."""
+    return pdf_seal_or_unsealed(pdf, reason="Procès-verbal d'ouverture des plis")

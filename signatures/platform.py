@@ -499,6 +499,16 @@ def pdf_seal(pdf: bytes, *, reason: str, field_name: str = "Sceau") -> bytes:
     return pdf_signer.sign_pdf(writer).getvalue()
 
 
+def pdf_seal_or_unsealed(pdf: bytes, *, reason: str) -> tuple[bytes, bool]:
+    """The PDF sealed, or as it is when the seal fails (a timestamping authority down…),
+    said in the log: a document unsealed rather than none. Returns (pdf, sealed)."""
+    try:
+        return pdf_seal(pdf, reason=reason), True
+    except Exception:
+        logger.exception("A PDF could not be sealed (%s)", reason)
+        return pdf, False
+
+
 # --- Checking a PDF -----------------------------------------------------------------------
 
 

@@ -6,15 +6,27 @@ time, revocation) so that a page or the PV d'ouverture can show them line by lin
 ``verdict`` sums them up and ``reasons`` says why, in sentences a buyer understands.
 """
 
+import dataclasses
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import models
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-__all__ = ["Revocation", "SignatureFormat", "SignatureReport", "Verdict", "moment"]
+__all__ = [
+    "Revocation",
+    "SignatureFormat",
+    "SignatureReport",
+    "Verdict",
+    "moment",
+    "report_from_json",
+    "report_to_json",
+    "reports_verdict",
+]
 
 
 class SignatureFormat(models.TextChoices):
@@ -154,3 +166,58 @@ class SignatureReport:
             (_("Révocation"), self.revocation_label),
         ]
         return rows
+
+
+# --- Reports kept as JSON (DepositFile.signature_reports, ContractSignature.reports) -------------
+
+
+def _jsonable(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def report_to_json(report: SignatureReport) -> dict:
+    """A report as JSON: datetimes as ISO strings, choices as their values."""
+    return _jsonable(dataclasses.asdict(report))
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(SignatureReport)}
+_DATETIMES = {name for name, f in _FIELDS.items() if "datetime" in str(f.type)}
+
+
+def report_from_json(data: dict) -> SignatureReport:
+    """A report read back; unknown keys (an older or newer report) are left out."""
+    values = {}
+    for name, value in (data or {}).items():
+        if name not in _FIELDS:
+            continue
+        if name in _DATETIMES and isinstance(value, str):
+            value = parse_datetime(value)
+        values[name] = value
+    values.setdefault("file_name", "")
+    values.setdefault("verdict", Verdict.UNKNOWN)
+    if values["verdict"] not in Verdict.values:
+        values["verdict"] = Verdict.UNKNOWN
+    return SignatureReport(**values)
+
+
+def reports_verdict(reports: list[SignatureReport]) -> str:
+    """One verdict for a file: « invalide » if any signature is, « valide » when all its
+    signatures are (and it has one), « non signé » without any, else « indéterminée »."""
+    signed = [r for r in reports if r.signed]
+    if any(r.verdict == Verdict.INVALID for r in reports):
+        return Verdict.INVALID
+    if not signed:
+        return Verdict.UNSIGNED
+    if all(r.verdict == Verdict.VALID for r in reports):
+        return Verdict.VALID
+    return Verdict.UNKNOWN

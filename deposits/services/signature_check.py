@@ -25,7 +25,6 @@ that should carry one has no valid signature (a warning only: the buyer decides)
 """
 
 import dataclasses
-import enum
 import io
 import logging
 import posixpath
@@ -33,13 +32,18 @@ import unicodedata
 import zipfile
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.conf import settings
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from signatures.report import SignatureReport, Verdict, moment
+from signatures.report import (
+    SignatureReport,
+    Verdict,
+    moment,
+    report_from_json,
+    report_to_json,
+    reports_verdict,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -256,47 +260,7 @@ def envelope_reports(files: Iterable[OpenedFile], *, trust: dict | None = None) 
 def _stored(found: list[SignatureReport]) -> list[dict]:
     if all(not report.signed for report in found):
         return []
-    return [report_to_dict(report) for report in found]
-
-
-# --- Reports as JSON ------------------------------------------------------------------------------
-
-
-def _jsonable(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def report_to_dict(report: SignatureReport) -> dict:
-    return _jsonable(dataclasses.asdict(report))
-
-
-_FIELDS = {f.name: f for f in dataclasses.fields(SignatureReport)}
-_DATETIMES = {name for name, f in _FIELDS.items() if "datetime" in str(f.type)}
-
-
-def report_from_dict(data: dict) -> SignatureReport:
-    values = {}
-    for name, value in (data or {}).items():
-        if name not in _FIELDS:
-            continue
-        if name in _DATETIMES and isinstance(value, str):
-            value = parse_datetime(value)
-        values[name] = value
-    values.setdefault("file_name", "")
-    values.setdefault("verdict", Verdict.UNKNOWN)
-    if values["verdict"] not in Verdict.values:
-        values["verdict"] = Verdict.UNKNOWN
-    return SignatureReport(**values)
+    return [report_to_json(report) for report in found]
 
 
 # --- The opening ------------------------------------------------------------------------------------
@@ -347,7 +311,7 @@ def opening_signatures_check(results) -> None:
             stored.update(envelope_reports(opened, trust=trust))
         except Exception:  # noqa: BLE001 - never an opening stopped by a signature check
             logger.exception("The signatures of an envelope could not be checked")
-            stored.update({f.key: [report_to_dict(_unreadable(f.name))] for f in opened})
+            stored.update({f.key: [report_to_json(_unreadable(f.name))] for f in opened})
     for result in results:
         if result.deposit_file.pk in stored:
             result.deposit_file.signature_reports = stored[result.deposit_file.pk]
@@ -437,11 +401,7 @@ class FileSignatures:
     @property
     def verdict(self) -> str:
         """The file's overall verdict: the worst of its signatures."""
-        verdicts = {view.report.verdict for view in self.reports if view.report.signed}
-        for verdict in (Verdict.INVALID, Verdict.UNKNOWN, Verdict.VALID):
-            if verdict in verdicts:
-                return verdict
-        return Verdict.UNSIGNED
+        return reports_verdict([view.report for view in self.reports if view.report.signed])
 
     @property
     def badge_class(self) -> str:
@@ -495,7 +455,7 @@ def file_signatures(deposit_file, envelope_files=(), consultation=None) -> FileS
 
     views = []
     for data in deposit_file.signature_reports or []:
-        report = report_from_dict(data)
+        report = report_from_json(data)
         about = report.file_name if report.file_name and report.file_name != deposit_file.name else ""
         views.append(ReportView(report, about=about))
     result = FileSignatures(reports=views)

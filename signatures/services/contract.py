@@ -24,7 +24,6 @@ Rules (docs/design.md « Signature du marché »):
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import logging
@@ -36,7 +35,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from accounts.models import AgentPermission
@@ -46,7 +44,7 @@ from awards.models import Decision, Outcome
 from awards.services.decisions import DecisionError, contract_sign_record, datetime_fr, standstill_end
 from config import clock
 from signatures.models import ContractParty, ContractSignature
-from signatures.report import SignatureReport, Verdict
+from signatures.report import Verdict, report_from_json, report_to_json, reports_verdict
 from signatures.verify import signature_verify
 
 logger = logging.getLogger(__name__)
@@ -59,9 +57,6 @@ __all__ = [
     "contract_signature_upload",
     "contract_state",
     "contracts_to_sign",
-    "report_dict",
-    "report_from_dict",
-    "reports_verdict",
 ]
 
 CONTRACT_MAX_SIZE = 20 * 1024 * 1024
@@ -91,42 +86,6 @@ def _trust() -> dict:
 
         return {"trust_roots": list(trust_roots())}
     return verification_options()
-
-
-# --- Reports as JSON ------------------------------------------------------------------------
-
-_DATETIME_FIELDS = frozenset(f.name for f in dataclasses.fields(SignatureReport) if "datetime" in str(f.type))
-
-
-def report_dict(report: SignatureReport) -> dict:
-    """A report as JSON (datetimes as ISO strings)."""
-    data = dataclasses.asdict(report)
-    for name in _DATETIME_FIELDS:
-        if data.get(name) is not None:
-            data[name] = data[name].isoformat()
-    return data
-
-
-def report_from_dict(data: dict) -> SignatureReport:
-    known = {f.name for f in dataclasses.fields(SignatureReport)}
-    values = {key: value for key, value in data.items() if key in known}
-    for name in _DATETIME_FIELDS:
-        if isinstance(values.get(name), str):
-            values[name] = parse_datetime(values[name])
-    return SignatureReport(**values)
-
-
-def reports_verdict(reports: list[SignatureReport]) -> str:
-    """One verdict for a file: « invalide » if any signature is, « valide » when all its
-    signatures are (and it has one), « non signé » without any, else « indéterminée »."""
-    signed = [r for r in reports if r.signed]
-    if any(r.verdict == Verdict.INVALID for r in reports):
-        return Verdict.INVALID
-    if not signed:
-        return Verdict.UNSIGNED
-    if all(r.verdict == Verdict.VALID for r in reports):
-        return Verdict.VALID
-    return Verdict.UNKNOWN
 
 
 # --- The acte d'engagement ---------------------------------------------------------------
@@ -207,9 +166,9 @@ def contract_state(decision: Decision) -> dict:
     return {
         "decision": decision,
         "holder": holder,
-        "holder_reports": [report_from_dict(r) for r in holder.reports] if holder else [],
+        "holder_reports": [report_from_json(r) for r in holder.reports] if holder else [],
         "buyer": buyer,
-        "buyer_reports": [report_from_dict(r) for r in buyer.reports] if buyer else [],
+        "buyer_reports": [report_from_json(r) for r in buyer.reports] if buyer else [],
         "opens_at": opens_at,
         "holder_open": opens_at is not None and now >= opens_at and not closed,
         "buyer_open": _valid(holder) and not closed,
@@ -488,7 +447,7 @@ def contract_signature_upload(
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
             detached_name=detached_name,
-            reports=[report_dict(r) for r in reports],
+            reports=[report_to_json(r) for r in reports],
             verdict=verdict,
             uploaded_at=now,
             uploaded_by=user,

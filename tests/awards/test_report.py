@@ -2,7 +2,6 @@
 say, and who may produce them."""
 
 import io
-import re
 from datetime import datetime, timedelta
 from decimal import Decimal as D
 
@@ -18,43 +17,7 @@ from tests.awards.conftest import consultation_opened_make
 from tests.awards.test_corrections import grid_make, offer_make
 from tests.conftest import login_verified
 from tests.factories import AgentFactory, CompanyUserFactory, consultation_online
-from tests.pdf import pdf_title
-
-
-def pdf_text(content: bytes) -> str:
-    """The text a reader of the PDF sees: each page's glyphs mapped back through its fonts'
-    ToUnicode tables (WeasyPrint writes one per font), spaces collapsed."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    reader = PdfFileReader(io.BytesIO(content), strict=False)
-    pages = []
-    for number in range(int(reader.root["/Pages"]["/Count"])):
-        page = reader.find_page_for_modification(number)[0].get_object()
-        fonts = {}
-        for name, font in page["/Resources"]["/Font"].items():
-            cmap = font.get_object()["/ToUnicode"].get_object().data.split(b"endcodespacerange")[-1]
-            fonts[name.lstrip("/")] = {
-                source.lower().decode(): bytes.fromhex(target.decode()).decode("utf-16-be")
-                for source, target in re.findall(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", cmap)
-            }
-        contents = page["/Contents"].get_object()
-        data = (
-            b"".join(part.get_object().data for part in contents)
-            if isinstance(contents, list)
-            else contents.data
-        )
-        text, font = [], {}
-        for token in re.finditer(rb"/(\w+) [\d.]+ Tf|\[(.*?)\] TJ|<([0-9a-fA-F]+)> Tj|\bET\b", data, re.S):
-            if token.group(1):
-                font = fonts.get(token.group(1).decode(), {})
-            elif token.group(0) == b"ET":
-                text.append(" ")
-            else:
-                for chunk in re.findall(rb"<([0-9a-fA-F]+)>", token.group(2) or b"<" + token.group(3) + b">"):
-                    glyphs = chunk.decode().lower()
-                    text.append("".join(font.get(glyphs[i : i + 4], "") for i in range(0, len(glyphs), 4)))
-        pages.append("".join(text))
-    return " ".join(" ".join(pages).split())
+from tests.pdf import pdf_text, pdf_title
 
 
 @pytest.fixture
