@@ -205,6 +205,48 @@ def _alone(document: bytes, name: str, trust: Trust, depth: int) -> list[Signatu
 # --- ZIP archives -------------------------------------------------------------------------
 
 
+# A ZIP nested deeper than this is not worth unpacking (the verification opens 3 levels).
+ZIP_MAX_NESTING = 8
+# More files than this (the verification judges at most 2,000): not even listed, as the
+# list alone of a ZIP of a few Mio may take hundreds of Mio of memory.
+ZIP_MAX_LISTED = 10_000
+
+
+def zip_unpacks_beyond(data: bytes, limit: int) -> bool:
+    """Whether the ZIP ``data``, with the ZIPs inside it, would unpack to more than ``limit``
+    bytes in all, or holds more than ``ZIP_MAX_LISTED`` files (a « zip bomb »): the sizes the
+    archives declare are added up, and only the inner ZIPs are read (within ``limit``). False
+    for anything that is not a ZIP."""
+    budget = [limit]
+
+    def walk(blob: bytes, depth: int) -> bool:
+        if not blob.startswith(b"PK"):
+            return False
+        if depth > ZIP_MAX_NESTING or blob.count(b"PK\x01\x02") > ZIP_MAX_LISTED:
+            return True
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(blob))
+            entries = [info for info in archive.infolist() if not info.is_dir()]
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            return False
+        budget[0] -= sum(info.file_size for info in entries)
+        if budget[0] < 0:
+            return True
+        for info in entries:
+            try:
+                with archive.open(info) as handle:
+                    if handle.read(2) != b"PK":
+                        continue
+                inner = archive.read(info)
+            except Exception:  # noqa: BLE001, S112 - an encrypted or damaged entry is not read
+                continue
+            if walk(inner, depth + 1):
+                return True
+        return False
+
+    return walk(data, 0)
+
+
 def _zip(document: bytes) -> zipfile.ZipFile | None:
     if not document.startswith(b"PK"):
         return None

@@ -16,12 +16,11 @@ from django.views.decorators.cache import never_cache
 
 from accounts.client_ip import attempt_reserve, client_ip, throttled_source
 from config import clock
-from deposits.services.signature_check import zip_unpacks_beyond
 
 from .forms import VerifyForm
 from .report import Verdict
 from .trust import verification_options
-from .verify import signature_verify
+from .verify import signature_verify, zip_unpacks_beyond
 
 logger = logging.getLogger(__name__)
 

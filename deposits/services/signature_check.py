@@ -12,7 +12,7 @@ to disk) and every signature is checked with ``signatures.verify.signature_verif
 - a file above ``MAX_BYTES`` (64 MiB by default, setting ``SIGNATURE_CHECK_MAX_BYTES``) is
   not read: its report says « fichier trop volumineux pour la vérification automatique »,
   verdict « indéterminée »; so does a ZIP that would unpack (with the ZIPs inside it) to
-  more than twice ``MAX_BYTES`` (``zip_unpacks_beyond``, against « zip bombs »).
+  more than twice ``MAX_BYTES`` (``signatures.verify.zip_unpacks_beyond``, against « zip bombs »).
 
 The reports are stored on ``DepositFile.signature_reports`` (JSON dicts, datetimes as ISO
 strings): on the signed file, and, for a detached signature, on the jeton too. A file
@@ -25,11 +25,9 @@ that should carry one has no valid signature (a warning only: the buyer decides)
 """
 
 import dataclasses
-import io
 import logging
 import posixpath
 import unicodedata
-import zipfile
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
@@ -44,6 +42,7 @@ from signatures.report import (
     report_to_json,
     reports_verdict,
 )
+from signatures.verify import zip_unpacks_beyond
 
 logger = logging.getLogger(__name__)
 
@@ -142,48 +141,6 @@ def _unreadable(name: str) -> SignatureReport:
         verdict=Verdict.UNKNOWN,
         reasons=[_("Le fichier n'a pas pu être relu : ses signatures n'ont pas été vérifiées.")],
     )
-
-
-# A ZIP nested deeper than this is not worth unpacking (the verification opens 3 levels).
-ZIP_MAX_NESTING = 8
-# More files than this (the verification judges at most 2,000): not even listed, as the
-# list alone of a ZIP of a few Mio may take hundreds of Mio of memory.
-ZIP_MAX_LISTED = 10_000
-
-
-def zip_unpacks_beyond(data: bytes, limit: int) -> bool:
-    """Whether the ZIP ``data``, with the ZIPs inside it, would unpack to more than ``limit``
-    bytes in all, or holds more than ``ZIP_MAX_LISTED`` files (a « zip bomb »): the sizes the
-    archives declare are added up, and only the inner ZIPs are read (within ``limit``). False
-    for anything that is not a ZIP."""
-    budget = [limit]
-
-    def walk(blob: bytes, depth: int) -> bool:
-        if not blob.startswith(b"PK"):
-            return False
-        if depth > ZIP_MAX_NESTING or blob.count(b"PK\x01\x02") > ZIP_MAX_LISTED:
-            return True
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(blob))
-            entries = [info for info in archive.infolist() if not info.is_dir()]
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            return False
-        budget[0] -= sum(info.file_size for info in entries)
-        if budget[0] < 0:
-            return True
-        for info in entries:
-            try:
-                with archive.open(info) as handle:
-                    if handle.read(2) != b"PK":
-                        continue
-                inner = archive.read(info)
-            except Exception:  # noqa: BLE001, S112 - an encrypted or damaged entry is not read
-                continue
-            if walk(inner, depth + 1):
-                return True
-        return False
-
-    return walk(data, 0)
 
 
 def _read(opened: OpenedFile) -> bytes | SignatureReport:
