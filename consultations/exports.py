@@ -125,12 +125,16 @@ def offline_url_fetcher():
 
 
 def register_pdf(register: Register) -> bytes:
-    """A4 landscape through WeasyPrint, from a template with its CSS inside."""
+    """A4 landscape through WeasyPrint, from a template with its CSS inside, sealed by the
+    platform (unsealed, and said in the log, if the seal fails)."""
     from weasyprint import HTML
 
-    return HTML(
+    from signatures.platform import pdf_seal_or_unsealed
+
+    pdf = HTML(
         string=register_pdf_html(register), base_url=None, url_fetcher=offline_url_fetcher()
     ).write_pdf()
+    return pdf_seal_or_unsealed(pdf, reason=f"Registre : {register.title}")[0]
 
 
 EXPORTERS = {"csv": register_csv, "xlsx": register_xlsx, "pdf": register_pdf}

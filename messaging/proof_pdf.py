@@ -73,8 +73,12 @@ def message_proof_html(message: Message, *, produced_at: datetime) -> str:
 
 
 def message_proof_pdf(message: Message) -> bytes:
-    """A4 portrait through WeasyPrint, fetching nothing: one page for an ordinary message."""
+    """A4 portrait through WeasyPrint, fetching nothing: one page for an ordinary message;
+    sealed by the platform (unsealed, and said in the log, if the seal fails)."""
     from weasyprint import HTML
 
+    from signatures.platform import pdf_seal_or_unsealed
+
     html = message_proof_html(message, produced_at=clock.now())
-    return HTML(string=html, base_url=None, url_fetcher=offline_url_fetcher()).write_pdf()
+    pdf = HTML(string=html, base_url=None, url_fetcher=offline_url_fetcher()).write_pdf()
+    return pdf_seal_or_unsealed(pdf, reason=f"Preuve d'échange — message n° {message.pk}")[0]

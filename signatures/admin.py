@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from config import clock
 
 from .forms import TrustedCertificateForm, TrustedListImportForm
-from .models import ContractSignature, TrustedCertificate
+from .models import ContractSignature, PlatformSealCertificate, TrustedCertificate
 from .trust import TrustError, certificate_deactivate, certificate_save, trusted_list_import
 
 
@@ -163,6 +163,33 @@ class ContractSignatureAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlatformSealCertificate)
+class PlatformSealCertificateAdmin(admin.ModelAdmin):
+    """The certificates the platform sealed with, written by the platform only: read only.
+    A certificate is retired with ``manage.py platform_seal_retire``."""
+
+    list_display = ["subject", "fingerprint_sha256", "first_used_at", "not_after", "retired_at"]
+    search_fields = ["subject", "fingerprint_sha256"]
+    readonly_fields = [
+        "subject",
+        "fingerprint_sha256",
+        "first_used_at",
+        "not_after",
+        "retired_at",
+        "certificate_pem",
+        "roots_pem",
+    ]
+
+    def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):

@@ -103,3 +103,30 @@ class ContractSignature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} — {self.get_party_display()} : {self.name}"
+
+
+class PlatformSealCertificate(models.Model):
+    """A certificate the platform has sealed with (receipts, PV, registers, message proofs),
+    kept so that what it sealed still verifies after a rotation.
+
+    Written by the platform itself the first time it seals with a certificate
+    (``signatures/platform_history.py``), never typed in. ``roots_pem`` are the roots its
+    seals and timestamps chained to then; they stay trusted for checking its seals. Once
+    ``retired_at`` is set, a seal of this certificate timestamped after that moment is no
+    longer recognised (a key replaced, or feared compromised)."""
+
+    fingerprint_sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, unique=True)
+    subject = models.CharField(_("sujet"), max_length=500)
+    certificate_pem = models.TextField(_("certificat (PEM)"))
+    roots_pem = models.TextField(_("autorités racines (PEM)"))
+    not_after = models.DateTimeField(_("valide jusqu'au"))
+    first_used_at = models.DateTimeField(_("premier scellement le"))
+    retired_at = models.DateTimeField(_("retiré le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("certificat de cachet de la plateforme")
+        verbose_name_plural = _("certificats de cachet de la plateforme")
+        ordering = ["first_used_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.fingerprint_sha256[:16]}…)"

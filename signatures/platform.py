@@ -1,8 +1,8 @@
 """The platform's one sealing identity: its seal on PDF files, its timestamps, and their check.
 
 Everything the platform signs in its own name goes through here: the deposit receipts
-(« accusés de réception »), and later the opening minutes, the registers and the message
-proofs. The API is small on purpose:
+(« accusés de réception »), the opening minutes, the analysis report, the award notice, the
+registers and the message proofs. The API is small on purpose:
 
 - ``pdf_seal(pdf, reason=…)``: the PDF sealed as PAdES B-T (a CAdES signature of the whole
   file in an incremental update, with an RFC 3161 signature timestamp);
@@ -33,10 +33,19 @@ Where the identity comes from:
 Validation uses the platform's trust roots only (never the operating system's), with no
 network fetching and revocation checked when information is at hand (« soft-fail »): the
 embedded PKI publishes no revocation list.
+
+Rotation: before it signs with a certificate, the platform notes it and its roots in the
+database (``signatures/platform_history.py``, model ``PlatformSealCertificate``). Those roots
+stay trusted, so what an old certificate sealed still verifies after the configuration
+changed; a seal's certificate is judged at the time of its trusted timestamp, so an expired
+certificate still vouches for what it sealed before. ``manage.py platform_seal_rotate``
+renews the embedded PKI (old keys destroyed); ``manage.py platform_seal_retire`` refuses the
+seals of a certificate timestamped after a given moment (a key replaced or compromised).
 """
 
 import asyncio
 import concurrent.futures
+import contextlib
 import fcntl
 import functools
 import hashlib
@@ -225,16 +234,30 @@ def _load_key(path: Path):
     )
 
 
-def _embedded_pki() -> tuple:
-    directory = Path(settings.PLATFORM_PKI_DIR)
+@contextlib.contextmanager
+def _pki_lock(directory: Path):
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(directory / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not all((directory / name).exists() for name in _FILES):
-                _generate(directory)
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _embedded_generation() -> tuple[int, int]:
+    """The embedded PKI's generation (its root file's identity), made first if need be: a
+    rotation by another process is seen at the next seal."""
+    directory = Path(settings.PLATFORM_PKI_DIR)
+    with _pki_lock(directory):
+        if not all((directory / name).exists() for name in _FILES):
+            _generate(directory)
+        status = (directory / "root.pem").stat()
+    return status.st_ino, status.st_mtime_ns
+
+
+def _embedded_pki() -> tuple:
+    directory = Path(settings.PLATFORM_PKI_DIR)
     root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
     seal = x509.load_pem_x509_certificate((directory / "seal.pem").read_bytes())
     tsa = x509.load_pem_x509_certificate((directory / "tsa.pem").read_bytes())
@@ -254,7 +277,9 @@ def _self_signed(certificate: x509.Certificate) -> bool:
 
 
 @functools.lru_cache(maxsize=4)
-def _identity_for(pki_dir, pkcs12_path, pkcs12_password, roots_path, timestamp_url, secret) -> _Identity:
+def _identity_for(
+    pki_dir, pkcs12_path, pkcs12_password, roots_path, timestamp_url, secret, generation
+) -> _Identity:
     roots: list[x509.Certificate] = []
     embedded = None
     if not pkcs12_path or not timestamp_url:
@@ -298,6 +323,7 @@ def _identity_for(pki_dir, pkcs12_path, pkcs12_password, roots_path, timestamp_u
 
 
 def _identity() -> _Identity:
+    embedded = not settings.PLATFORM_SEAL_PKCS12 or not settings.TIMESTAMP_URL
     return _identity_for(
         str(settings.PLATFORM_PKI_DIR),
         settings.PLATFORM_SEAL_PKCS12,
@@ -305,12 +331,57 @@ def _identity() -> _Identity:
         settings.PLATFORM_SEAL_TRUST_ROOTS,
         settings.TIMESTAMP_URL,
         settings.SECRET_KEY,
+        _embedded_generation() if embedded else None,
     )
 
 
 def trust_roots() -> list[x509.Certificate]:
-    """The certificates that the platform's seals and timestamps chain to."""
-    return list(_identity().roots)
+    """The certificates that the platform's seals and timestamps chain to: the configured
+    roots, and those of every seal certificate it used before (what it sealed before a
+    rotation still verifies)."""
+    from .platform_history import fingerprint, history_roots
+
+    roots = {fingerprint(root): root for root in _identity().roots}
+    for root in history_roots():
+        roots.setdefault(fingerprint(root), root)
+    return list(roots.values())
+
+
+def _identity_in_use() -> _Identity:
+    """The identity, noted in the history of seal certificates before it signs anything."""
+    from .platform_history import history_record
+
+    identity = _identity()
+    history_record(identity.seal_certificate, identity.roots)
+    return identity
+
+
+def embedded_rotate(*, grace: timedelta = timedelta(minutes=1)) -> tuple[x509.Certificate, x509.Certificate]:
+    """Replace the embedded PKI (root, seal and timestamping certificates and keys) by a new
+    one. The old certificates go to ``retired/<moment>/`` beside it, their keys are
+    destroyed, and the old seal certificate is retired ``grace`` after now (seals in flight
+    in other processes still count). What the old PKI sealed still verifies: its root stays
+    in the history. Returns (old seal certificate, new seal certificate)."""
+    from .platform_history import fingerprint, history_retire
+
+    directory = Path(settings.PLATFORM_PKI_DIR)
+    _embedded_generation()
+    now = clock.now()
+    with _pki_lock(directory):
+        old = x509.load_pem_x509_certificate((directory / "seal.pem").read_bytes())
+        retired = directory / "retired" / now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        retired.mkdir(parents=True, mode=0o700)
+        for name in ("root.pem", "seal.pem", "tsa.pem"):
+            os.replace(directory / name, retired / name)
+        for name in ("seal-key.pem", "tsa-key.pem"):
+            (directory / name).unlink()
+        _generate(directory)
+        new = x509.load_pem_x509_certificate((directory / "seal.pem").read_bytes())
+    _identity_for.cache_clear()
+    with contextlib.suppress(LookupError):  # never used to seal: nothing to keep verifying
+        history_retire(fingerprint(old), now + grace)
+    logger.info("Platform PKI rotated; previous certificates in %s", retired)
+    return old, new
 
 
 def _timestamper(identity: _Identity):
@@ -399,11 +470,15 @@ def _signer(identity: _Identity):
     )
 
 
-def _validation_context():
+def _validation_context(moment: datetime | None = None):
+    """Validation against the platform's roots, at ``moment`` (default: the platform's clock)."""
     from pyhanko_certvalidator import ValidationContext
 
     return ValidationContext(
-        trust_roots=[_asn1(root) for root in trust_roots()], allow_fetching=False, revocation_mode="soft-fail"
+        trust_roots=[_asn1(root) for root in trust_roots()],
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+        moment=moment or clock.now(),
     )
 
 
@@ -420,6 +495,10 @@ def _outside_event_loop(function):
         try:
             asyncio.get_running_loop()
         except RuntimeError:
+            loop_running = False
+        else:
+            loop_running = True
+        if not loop_running:
             return function(*args, **kwargs)
 
         def in_thread():
@@ -442,7 +521,7 @@ def timestamp_token(data: bytes) -> bytes:
     Raises ``OSError`` (pyHanko's ``TimestampRequestError``) when the external authority
     does not answer or refuses: the caller retries later.
     """
-    stamper = _timestamper(_identity())
+    stamper = _timestamper(_identity_in_use())
     token = asyncio.run(stamper.async_timestamp(hashlib.sha256(data).digest(), "sha256"))
     return token.dump()
 
@@ -483,10 +562,13 @@ def timestamp_covers(token: bytes, data: bytes) -> bool:
 def pdf_seal(pdf: bytes, *, reason: str, field_name: str = "Sceau") -> bytes:
     """The PDF with the platform's seal: PAdES B-T (signature of the whole file, and an
     RFC 3161 signature timestamp), added as an incremental update in an invisible field."""
+    return _pdf_seal_with(_identity_in_use(), pdf, reason=reason, field_name=field_name)
+
+
+def _pdf_seal_with(identity: _Identity, pdf: bytes, *, reason: str, field_name: str) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    identity = _identity()
     metadata = signers.PdfSignatureMetadata(
         field_name=field_name,
         reason=reason,
@@ -540,6 +622,14 @@ def _signer_name(certificate) -> str:
         return ""
 
 
+def _retired_at(status) -> datetime | None:
+    from .platform_history import history_retired_at
+
+    if status.signing_cert is None:
+        return None
+    return history_retired_at(x509.load_der_x509_certificate(status.signing_cert.dump()))
+
+
 def _status_check(embedded, status) -> PdfCheck:
     from pyhanko.sign.validation.status import SignatureCoverageLevel
 
@@ -551,7 +641,9 @@ def _status_check(embedded, status) -> PdfCheck:
     digest_ok = bool(status.intact and status.valid)
     whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     intact = digest_ok and whole_file
-    authentic = digest_ok and status.trusted and timestamp_ok
+    retired_at = _retired_at(status) if digest_ok and status.trusted and timestamp_ok else None
+    after_retirement = retired_at is not None and signed_at > retired_at
+    authentic = digest_ok and status.trusted and timestamp_ok and not after_retirement
     if not digest_ok:
         message = _(
             "Le document a été modifié après son scellement : son contenu ne correspond plus à la "
@@ -569,6 +661,11 @@ def _status_check(embedded, status) -> PdfCheck:
         )
     elif not timestamp_ok:
         message = _("L'horodatage de la signature est absent ou invalide.")
+    elif after_retirement:
+        message = _(
+            "Le certificat qui a scellé ce document a été retiré par la plateforme le %(retired)s ; "
+            "ce scellement du %(moment)s, postérieur, n'est pas reconnu."
+        ) % {"retired": _moment(retired_at), "moment": _moment(signed_at)}
     else:
         message = _("Document authentique et intègre : scellé par %(signer)s le %(moment)s.") % {
             "signer": signer,
@@ -603,6 +700,15 @@ def pdf_check(pdf: bytes) -> PdfCheck:
         status = validate_pdf_signature(
             embedded, signer_validation_context=context, ts_validation_context=context
         )
+        timestamp = status.timestamp_validity
+        if not status.trusted and timestamp and timestamp.valid and timestamp.intact and timestamp.trusted:
+            # The seal's certificate is judged when the trusted timestamp proves the seal
+            # existed: a certificate expired since still vouches for what it sealed before.
+            status = validate_pdf_signature(
+                embedded,
+                signer_validation_context=_validation_context(timestamp.timestamp),
+                ts_validation_context=context,
+            )
     except Exception:  # noqa: BLE001
         logger.info("PDF signature could not be validated", exc_info=True)
         return PdfCheck(

@@ -221,6 +221,12 @@ def test_a_long_register_spreads_over_pages(consultation, company_user, clock):
 
     pages = int(re.search(rb"/Count (\d+)", pdf_streams(content)).group(1))
     assert pages >= 3
+    # AND the register carries the platform's seal, which anyone can check
+    from signatures.platform import pdf_check
+
+    check = pdf_check(content)
+    assert check.valid, check.message
+    assert check.reason == "Registre : Registre des retraits"
 
 
 def test_weasyprint_may_fetch_nothing_from_the_network_or_the_disk():

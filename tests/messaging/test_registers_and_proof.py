@@ -402,6 +402,12 @@ def test_the_proof_is_a_one_page_a4_pdf_dated_by_the_platform_clock(exchanges, c
     width, height = map(float, re.search(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", streams).groups())
     assert (round(width), round(height)) == (595, 842)
     assert b"/CreationDate (D:20260312164503" in streams
+    # AND the proof carries the platform's seal, dated by the platform's timestamp
+    from signatures.platform import pdf_check
+
+    check = pdf_check(content)
+    assert check.valid, check.message
+    assert check.signed_at == datetime(2026, 3, 12, 17, 45, 3, tzinfo=PARIS)
 
 
 # --- The admin ---------------------------------------------------------------------------
