@@ -44,6 +44,7 @@ from awards.services.decisions import (
 from awards.services.scoring import ScoringError, grid_criteria, grid_results, number_fr
 from config import clock
 from consultations.calendar import PARIS, is_business_day
+from consultations.models import State
 
 CERTIFICATES_DAYS_MAX = 60
 LETTERS_ACTION = "awards.letters_sent"
@@ -337,6 +338,12 @@ def letters_send(*, user, decision: Decision, certificates_days: int = 7, electr
             .get(pk=decision.pk)
         )
         consultation = decision.consultation
+        if consultation.state not in (State.EVALUATION, State.DECIDED):
+            # Declared « sans suite » (or archived) since the decision: no letter goes.
+            raise DecisionError(
+                _("Les lettres ne peuvent plus être envoyées : la consultation est « %(state)s ».")
+                % {"state": consultation.get_state_display()}
+            )
         if decision.letters_sent_at is not None:
             raise DecisionError(
                 _("Les lettres de cette décision ont déjà été envoyées le %(date)s.")

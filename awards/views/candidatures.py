@@ -18,8 +18,7 @@ from awards.services.admission import (
     complements_request,
     complements_subject,
 )
-from awards.views.common import analysis_visible, can_write, error_into, not_yet
-from consultations.views.buyer_common import agent_consultation
+from awards.views.common import analysis_consultation, analysis_visible, can_write, error_into, not_yet
 from deposits.models import Deposit, DepositState, DepositStatus
 
 
@@ -60,7 +59,7 @@ def _page(request, consultation, *, bound: dict | None = None, status: int = 200
 @agent_required
 @require_GET
 def candidatures(request, pk: int):
-    consultation = agent_consultation(request, pk)
+    consultation = analysis_consultation(request, pk)
     if not analysis_visible(consultation):
         return not_yet(request, consultation)
     return _page(request, consultation)
@@ -70,7 +69,7 @@ def candidatures(request, pk: int):
 @agent_required
 @require_POST
 def candidature_review_view(request, pk: int, deposit_pk: int):
-    consultation = agent_consultation(request, pk)
+    consultation = analysis_consultation(request, pk)
     if not analysis_visible(consultation):
         return not_yet(request, consultation)
     deposit = _deposit(consultation, deposit_pk)
@@ -103,7 +102,7 @@ def candidature_review_view(request, pk: int, deposit_pk: int):
 @agent_required
 @require_POST
 def complements_request_view(request, pk: int, deposit_pk: int):
-    consultation = agent_consultation(request, pk)
+    consultation = analysis_consultation(request, pk)
     if not analysis_visible(consultation):
         return not_yet(request, consultation)
     deposit = _deposit(consultation, deposit_pk)

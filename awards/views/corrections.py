@@ -32,21 +32,12 @@ from awards.services.low_offers import (
     low_offer_decide,
 )
 from awards.services.scoring import ScoringError, grid_results, offer_label
+from awards.views.common import analysis_consultation
 from consultations.registers import moment_sentence
-from consultations.views.buyer_common import agent_consultation
-
-
-def report_readable(user, consultation) -> bool:
-    """The analysis (this screen, the report) is read by agents who decide or open the bids."""
-    return agent_can(user, AgentPermission.DECIDE, consultation) or agent_can(
-        user, AgentPermission.OPEN, consultation
-    )
 
 
 def _grid(request, pk: int, grid_pk: int):
-    consultation = agent_consultation(request, pk)
-    if not report_readable(request.user, consultation):
-        raise PermissionDenied
+    consultation = analysis_consultation(request, pk)
     grid = get_object_or_404(
         EvaluationGrid.objects.select_related("lot", "consultation__organisation"),
         pk=grid_pk,

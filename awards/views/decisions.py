@@ -38,8 +38,8 @@ from awards.services.decisions import (
 )
 from awards.services.letters import letters_of, letters_send
 from awards.services.scoring import ScoringError, grid_results, number_fr
+from awards.views.common import analysis_consultation
 from consultations.calendar import paris_moment
-from consultations.views.buyer_common import agent_consultation
 from deposits.models import Envelope, EnvelopeKind
 from deposits.services.opening import deposits_disclosed
 
@@ -180,14 +180,14 @@ def _back(consultation, anchor: str):
 @agent_required
 @require_GET
 def decisions_page(request, pk: int):
-    return _page(request, agent_consultation(request, pk))
+    return _page(request, analysis_consultation(request, pk))
 
 
 @never_cache
 @agent_required
 @require_POST
 def decision_record_view(request, pk: int):
-    consultation = agent_consultation(request, pk)
+    consultation = analysis_consultation(request, pk)
     if not agent_can(request.user, AgentPermission.DECIDE, consultation):
         raise PermissionDenied
     if not deposits_disclosed(consultation):
@@ -230,7 +230,7 @@ def decision_record_view(request, pk: int):
 
 
 def _decision(request, pk: int, decision_pk: int):
-    consultation = agent_consultation(request, pk)
+    consultation = analysis_consultation(request, pk)
     if not agent_can(request.user, AgentPermission.DECIDE, consultation):
         raise PermissionDenied
     decision = get_object_or_404(

@@ -13,8 +13,7 @@ from accounts.permissions import agent_required
 from awards.forms_evaluation import GridCreateForm
 from awards.models import EvaluationGrid
 from awards.services.grids import GridError, grid_create, grid_offer_rows, grid_problem, offers_opened
-from awards.views.common import analysis_visible, can_write
-from consultations.views.buyer_common import agent_consultation
+from awards.views.common import analysis_consultation, analysis_visible, can_write
 
 
 def _units(consultation, errors: dict) -> list[dict]:
@@ -65,14 +64,14 @@ def _page(request, consultation, *, errors: dict | None = None, status: int = 20
 @agent_required
 @require_GET
 def evaluation(request, pk: int):
-    return _page(request, agent_consultation(request, pk))
+    return _page(request, analysis_consultation(request, pk))
 
 
 @never_cache
 @agent_required
 @require_POST
 def grid_create_view(request, pk: int):
-    consultation = agent_consultation(request, pk)
+    consultation = analysis_consultation(request, pk)
     form = GridCreateForm(request.POST)
     lot = None
     if form.is_valid() and form.cleaned_data["lot"] is not None:

@@ -24,15 +24,14 @@ from awards.services.grids import (
     offer_record,
 )
 from awards.services.scoring import ScoringError, criteria_walk, grid_criteria, grid_results, offer_label
-from awards.views.common import analysis_visible, can_write, error_into, not_yet
-from consultations.views.buyer_common import agent_consultation
+from awards.views.common import analysis_consultation, analysis_visible, can_write, error_into, not_yet
 from deposits.models import Deposit
 
 OFFER_WORDS = {"base": False, "variante": True}
 
 
 def _grid(request, pk: int, grid_pk: int):
-    consultation = agent_consultation(request, pk)
+    consultation = analysis_consultation(request, pk)
     grid = get_object_or_404(
         EvaluationGrid.objects.select_related("lot", "consultation__organisation"),
         pk=grid_pk,

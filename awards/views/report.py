@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from accounts.permissions import agent_required
 from audit.services import event_record
 from awards.report import report_build, report_pdf, report_seal, report_xlsx
-from awards.views.corrections import report_readable
+from awards.views.common import analysis_readable
 from config import clock
 from consultations.exports import CONTENT_TYPES
 from consultations.models import State
@@ -29,7 +29,7 @@ def report(request, pk: int, fmt: str):
     consultation = agent_consultation(request, pk)
     if fmt not in ("pdf", "xlsx"):
         raise Http404
-    if not report_readable(request.user, consultation):
+    if not analysis_readable(request.user, consultation):
         raise PermissionDenied
     if consultation.state not in REPORT_STATES or not deposits_disclosed(consultation):
         raise Http404

@@ -278,8 +278,10 @@ def test_the_agent_records_a_decision_from_the_screen(client, consultation_opene
     assert "Décision enregistrée" in page and "Envoyer les lettres" in page
 
 
-def test_an_agent_who_may_not_decide_sees_the_screen_but_cannot_post(client, consultation_opened, validator):
-    login_verified(client, validator.user)
+def test_an_agent_who_opens_but_may_not_decide_sees_the_screen_but_cannot_post(
+    client, consultation_opened, opener
+):
+    login_verified(client, opener.user)
     page = client.get(page_url(consultation_opened)).content.decode()
     assert "Seul un agent habilité à décider" in page
     assert "Enregistrer la décision" not in page
@@ -289,6 +291,15 @@ def test_an_agent_who_may_not_decide_sees_the_screen_but_cannot_post(client, con
     )
     assert response.status_code == 403
     assert not Decision.objects.exists()
+
+
+def test_an_agent_who_neither_opens_nor_decides_does_not_see_the_analysis(
+    client, consultation_opened, validator
+):
+    # The offers, notes and ranking are for the agents who open or decide, not every agent
+    login_verified(client, validator.user)
+    for name in ("awards:evaluation", "awards:candidatures", "awards:decisions"):
+        assert client.get(reverse(name, args=[consultation_opened.pk])).status_code == 403, name
 
 
 def test_an_award_to_a_refused_candidature_or_a_rejected_low_offer_is_refused(

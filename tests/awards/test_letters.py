@@ -226,6 +226,32 @@ def test_letters_are_sent_once(consultation_opened, buyer, company_user, django_
     assert Message.objects.count() == 1
 
 
+def test_no_letter_goes_once_the_consultation_is_declared_sans_suite(
+    consultation_with_lots, buyer, company_user, django_capture_on_commit_callbacks
+):
+    from consultations.services.lifecycle import consultation_cancel
+
+    deposit_received(consultation_with_lots, company_user)
+    lot = consultation_with_lots.lots.get(number=1)
+    decision = decision_record(
+        user=buyer.user,
+        consultation=consultation_with_lots,
+        lot=lot,
+        outcome=Outcome.UNSUCCESSFUL,
+        reason="Trop cher.",
+    )
+    # GIVEN the consultation is declared sans suite before the letters of lot 1 went
+    consultation_cancel(consultation=consultation_with_lots, user=buyer.user, reason="Besoin disparu.")
+    # THEN the letters of the old decision are refused, and nothing is sent
+    messages_before = Message.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(DecisionError, match="la consultation est « Sans suite »"):
+            letters_send(user=buyer.user, decision=decision)
+    assert Message.objects.count() == messages_before
+    decision.refresh_from_db()
+    assert decision.letters_sent_at is None
+
+
 def test_the_certificates_deadline_must_be_plausible(consultation_opened, buyer, company_user):
     deposit = deposit_received(consultation_opened, company_user)
     decision = decision_record(
