@@ -18,6 +18,7 @@ from accounts.client_ip import attempt_reserve, client_ip, throttled_source
 from config import clock
 
 from .forms import VerifyForm
+from .platform import pdf_check
 from .report import Verdict
 from .trust import verification_options
 from .verify import signature_verify, zip_unpacks_beyond
@@ -50,10 +51,21 @@ def _summary(reports) -> str:
     ) % {"total": len(signed), "valid": valid, "invalid": invalid, "unknown": unknown}
 
 
+def _platform_seal(data: bytes, *, detached) -> str:
+    """For a PDF the platform sealed (receipt, PV, register, proof of a message), what its
+    own check says: its seal carries no revocation information, so the general report
+    alone would leave it « indéterminée »."""
+    if detached or not data.startswith(b"%PDF"):
+        return ""
+    check = pdf_check(data)
+    return check.message if check.valid else ""
+
+
 @never_cache
 def verify_public(request):
     status = 200
     reports = None
+    platform_seal = ""
     throttled = False
     if request.method == "POST":
         form = VerifyForm(request.POST, request.FILES)
@@ -83,6 +95,7 @@ def verify_public(request):
                         detached_name=signature["name"] if signature else "",
                         **verification_options(),
                     )
+                    platform_seal = _platform_seal(document["data"], detached=signature)
         for upload in request.FILES.values():
             with contextlib.suppress(Exception):
                 upload.close()
@@ -98,6 +111,7 @@ def verify_public(request):
         "form": form,
         "reports": reports,
         "summary": _summary(reports) if reports is not None else "",
+        "platform_seal": platform_seal,
         "throttled": throttled,
         "checked_at": clock.now(),
         "attempts": VERIFY_ATTEMPTS,

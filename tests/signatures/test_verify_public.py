@@ -207,3 +207,19 @@ def test_an_address_is_throttled_after_too_many_verifications(client, monkeypatc
     assert "réessayez un peu plus tard" in third.content.decode()
     assert "Rapport de vérification" not in third.content.decode()
     assert other.status_code == 200
+
+
+def test_a_register_sealed_by_the_platform_is_recognised_as_such(client, clock):
+    from signatures.platform import pdf_seal
+
+    sealed = pdf_seal(test_pki.a_pdf("Registre des retraits"), reason="Registre : Registre des retraits")
+
+    page = post(client, sealed, "registre.pdf").content.decode()
+
+    assert "Sceau de la plateforme : Document authentique et intègre : scellé par" in page
+
+
+def test_a_company_signature_is_not_taken_for_the_platform_seal(client, trusted, pki, pdf):
+    page = post(client, test_pki.pades(pdf, pki.signer, pki), "offre.pdf").content.decode()
+
+    assert "Sceau de la plateforme" not in page
