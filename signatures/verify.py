@@ -14,7 +14,8 @@ One call per deposited file (with its detached « jeton » when there is one) gi
   each file inside is reported « non signé » (a ZIP's signature does not sign its files).
 
 Only the given ``trust_roots`` are trusted (never the operating system's), revocation comes
-from the given CRLs (plus, with ``revocation_fetch``, the CRLs the certificates name), and
+from the given CRLs (plus, with ``revocation_fetch``, the CRLs the certificates name and
+their OCSP responders), and
 ``at`` (the platform's clock by default) is the time of the check. Nothing here raises on
 what a company deposits: garbage gives a report with a French reason.
 """

@@ -9,8 +9,8 @@ then judges the certificate at the signing time and writes the ``SignatureReport
 - validity: the signer's certificate was neither expired nor not yet valid at that time;
 - chain: a path to one of the given ``trust_roots`` (pyhanko-certvalidator, at that time);
 - revocation: from the given CRLs (and, when ``revocation_fetch``, the CRLs named in the
-  certificates), for the signer and every intermediate; no usable CRL means « unknown »,
-  never « good »;
+  certificates, then their OCSP responders when no CRL answered), for the signer and every
+  intermediate; no usable CRL nor OCSP response means « unknown », never « good »;
 - verdict: invalid when something is proven wrong, unknown when something could not be
   checked, valid only when everything was.
 """
@@ -23,8 +23,16 @@ from datetime import datetime, timedelta
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import (
+    AuthorityInformationAccessOID,
+    ExtendedKeyUsageOID,
+    ExtensionOID,
+    NameOID,
+    SignatureAlgorithmOID,
+)
 from django.utils.translation import gettext as _
 
 from .report import Revocation, SignatureReport, Verdict, moment
@@ -35,6 +43,8 @@ _FETCH_TIMEOUT = 10
 # Clocks of signers' computers drift: a signing time this far after the check is accepted.
 _CLOCK_TOLERANCE = timedelta(minutes=10)
 _FETCH_MAX_BYTES = 20 * 1024 * 1024
+# An OCSP response is a few kilobytes, even with its responder's certificates.
+_OCSP_MAX_BYTES = 1024 * 1024
 
 # Certificate policies worth a name (ETSI EN 319 411-1 and -2); others are shown as OIDs.
 _POLICY_LABELS = {
@@ -258,6 +268,10 @@ class _Status:
     date: datetime | None = None
     subject: str = ""
     doubt: str = ""
+    # A fact to show (where the status comes from), whatever the verdict.
+    note: str = ""
+    # The only CRLs found were out of date at the signing time.
+    stale: bool = False
 
 
 def _crl_status(certificate, issuer, crls, when: datetime) -> _Status:
@@ -295,7 +309,7 @@ def _crl_status(certificate, issuer, crls, when: datetime) -> _Status:
             "Aucune liste de révocation (CRL) ni réponse OCSP n'est disponible pour « %(subject)s » : "
             "la révocation n'a pas pu être vérifiée."
         )
-    return _Status(Revocation.UNKNOWN, subject=subject, doubt=doubt % {"subject": subject})
+    return _Status(Revocation.UNKNOWN, subject=subject, doubt=doubt % {"subject": subject}, stale=stale)
 
 
 def _revocation(path: list[x509.Certificate], trust: Trust, when: datetime) -> list[_Status]:
@@ -304,8 +318,227 @@ def _revocation(path: list[x509.Certificate], trust: Trust, when: datetime) -> l
     statuses = []
     for issuer, certificate in zip(path, path[1:], strict=False):
         own = crls + (_fetched_crls(certificate) if trust.revocation_fetch else [])
-        statuses.append(_crl_status(certificate, issuer, own, when))
+        status = _crl_status(certificate, issuer, own, when)
+        if status.revocation == Revocation.UNKNOWN and trust.revocation_fetch:
+            status = _ocsp_status(certificate, issuer, trust, when, status)
+        statuses.append(status)
     return statuses
+
+
+# --- OCSP (RFC 6960) ------------------------------------------------------------------------
+
+# Why an OCSP answer was not definite; a retry with a SHA-1 certID is worth it only when the
+# responder may not have understood a SHA-256 one.
+_UNREACHABLE, _REFUSED, _UNTRUSTED, _MISMATCH, _STALE, _UNKNOWN = (
+    "unreachable",
+    "refused",
+    "untrusted",
+    "mismatch",
+    "stale",
+    "unknown",
+)
+_RETRY_WITH_SHA1 = {_REFUSED, _MISMATCH, _UNKNOWN}
+
+
+def _ocsp_urls(certificate: x509.Certificate) -> list[str]:
+    """The OCSP responders named in the certificate's AuthorityInformationAccess (HTTP(S))."""
+    access = _extension(certificate, ExtensionOID.AUTHORITY_INFORMATION_ACCESS) or []
+    return [
+        description.access_location.value
+        for description in access
+        if description.access_method == AuthorityInformationAccessOID.OCSP
+        and isinstance(description.access_location, x509.UniformResourceIdentifier)
+        and description.access_location.value.lower().startswith(("http://", "https://"))
+    ]
+
+
+def _ocsp_doubt(reason: str) -> str:
+    return {
+        _UNREACHABLE: _(
+            "Le répondeur OCSP (%(url)s) n'a pas pu être interrogé pour « %(subject)s » : la révocation "
+            "n'a pas pu être vérifiée."
+        ),
+        _REFUSED: _(
+            "Le répondeur OCSP (%(url)s) n'a pas donné de réponse exploitable pour « %(subject)s » : la "
+            "révocation n'a pas pu être vérifiée."
+        ),
+        _UNTRUSTED: _(
+            "La réponse du répondeur OCSP (%(url)s) pour « %(subject)s » n'est pas signée par son autorité "
+            "de certification ni par un répondeur qu'elle a désigné : elle est ignorée et la révocation "
+            "n'a pas pu être vérifiée."
+        ),
+        _MISMATCH: _(
+            "La réponse du répondeur OCSP (%(url)s) ne porte pas sur le certificat « %(subject)s » : la "
+            "révocation n'a pas pu être vérifiée."
+        ),
+        _STALE: _(
+            "La réponse du répondeur OCSP (%(url)s) pour « %(subject)s » est périmée ou mal datée : la "
+            "révocation n'a pas pu être vérifiée."
+        ),
+        _UNKNOWN: _(
+            "Le répondeur OCSP (%(url)s) ne connaît pas le certificat « %(subject)s » (statut « inconnu ») : "
+            "la révocation n'a pas pu être vérifiée."
+        ),
+    }[reason]
+
+
+def _ocsp_status(certificate, issuer, trust: Trust, when: datetime, crl_status: _Status) -> _Status:
+    """The status of ``certificate`` from its OCSP responders, asked when the CRLs gave no
+    answer; ``crl_status`` (unknown) is kept when the certificate names no responder."""
+    urls = _ocsp_urls(certificate)
+    if not urls:
+        return crl_status
+    subject = common_name(certificate.subject)
+    doubts = []
+    for url in urls:
+        reason = _UNREACHABLE
+        for algorithm in (hashes.SHA256(), hashes.SHA1()):  # noqa: S303 - SHA-1 only names the certificate
+            outcome = _ocsp_ask(url, certificate, issuer, algorithm, trust, when)
+            if isinstance(outcome, _Status):
+                return outcome
+            reason = outcome
+            if reason not in _RETRY_WITH_SHA1:
+                break
+        doubts.append(_ocsp_doubt(reason) % {"url": url, "subject": subject})
+    # A stale CRL is worth saying beside the responders' failure; « no CRL nor OCSP » is not.
+    if crl_status.stale:
+        doubts.insert(0, crl_status.doubt)
+    return _Status(Revocation.UNKNOWN, subject=subject, doubt=" ".join(doubts))
+
+
+def _ocsp_ask(url: str, certificate, issuer, algorithm, trust: Trust, when: datetime):
+    """A definite ``_Status`` from the responder at ``url``, or why there is none."""
+    request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, algorithm).build()
+    http_request = urllib.request.Request(  # noqa: S310 - http(s) only, see _ocsp_urls
+        url,
+        data=request.public_bytes(serialization.Encoding.DER),
+        headers={"Content-Type": "application/ocsp-request", "Accept": "application/ocsp-response"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(http_request, timeout=_FETCH_TIMEOUT) as answer:  # noqa: S310
+            body = answer.read(_OCSP_MAX_BYTES + 1)
+    except Exception:  # noqa: BLE001 - an unreachable responder leaves the status unknown
+        logger.info("OCSP responder %s could not be reached", url, exc_info=True)
+        return _UNREACHABLE
+    if len(body) > _OCSP_MAX_BYTES:
+        logger.info("OCSP response of %s too large", url)
+        return _REFUSED
+    try:
+        response = ocsp.load_der_ocsp_response(body)
+    except ValueError:
+        logger.info("OCSP response of %s unreadable", url)
+        return _REFUSED
+    if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+        logger.info("OCSP responder %s answered %s", url, response.response_status.name)
+        return _REFUSED
+    try:
+        return _ocsp_judge(response, url, certificate, issuer, trust, when)
+    except Exception:  # noqa: BLE001 - a malformed response proves nothing
+        logger.info("OCSP response of %s malformed", url, exc_info=True)
+        return _REFUSED
+
+
+def _ocsp_judge(response: ocsp.OCSPResponse, url: str, certificate, issuer, trust: Trust, when: datetime):
+    if not _ocsp_signed(response, issuer, trust.at):
+        logger.info("OCSP response of %s not signed by the issuer or its delegated responder", url)
+        return _UNTRUSTED
+    single = _single_response(response, certificate, issuer)
+    if single is None:
+        return _MISMATCH
+    this_update, next_update = single.this_update_utc, single.next_update_utc
+    if (
+        this_update > trust.at + _CLOCK_TOLERANCE
+        or (
+            next_update is not None
+            and (next_update < this_update or next_update < trust.at - _CLOCK_TOLERANCE)
+        )
+        # As for a CRL: the answer tells the status at the signing time when it was given
+        # after it, or was the current one then.
+        or (this_update < when and next_update is not None and next_update < when)
+    ):
+        return _STALE
+    subject = common_name(certificate.subject)
+    if single.certificate_status == ocsp.OCSPCertStatus.GOOD:
+        note = _(
+            "D'après le répondeur OCSP de l'autorité (%(url)s), le certificat « %(subject)s » n'est pas "
+            "révoqué (réponse du %(date)s)."
+        ) % {"url": url, "subject": subject, "date": moment(this_update)}
+        return _Status(Revocation.GOOD, subject=subject, note=note)
+    if single.certificate_status == ocsp.OCSPCertStatus.REVOKED:
+        revoked_on = single.revocation_time_utc
+        note = _(
+            "D'après le répondeur OCSP de l'autorité (%(url)s), le certificat « %(subject)s » est révoqué "
+            "depuis le %(date)s."
+        ) % {"url": url, "subject": subject, "date": moment(revoked_on)}
+        return _Status(Revocation.REVOKED, revoked_on, subject, note=note)
+    return _UNKNOWN
+
+
+def _responder_named(response: ocsp.OCSPResponse, candidate: x509.Certificate) -> bool:
+    if response.responder_name is not None:
+        return response.responder_name == candidate.subject
+    key_hash = x509.SubjectKeyIdentifier.from_public_key(candidate.public_key()).digest
+    return response.responder_key_hash == key_hash
+
+
+def _ocsp_signed(response: ocsp.OCSPResponse, issuer, at: datetime) -> bool:
+    """Whether the response is signed by the issuer itself, or by a responder certificate the
+    issuer delegated OCSP signing to (RFC 6960 § 4.2.2.2: issued by it, OCSPSigning usage)."""
+    candidates = [issuer] if _responder_named(response, issuer) else []
+    for candidate in response.certificates:
+        if not _responder_named(response, candidate):
+            continue
+        usage = _extension(candidate, ExtensionOID.EXTENDED_KEY_USAGE) or []
+        if ExtendedKeyUsageOID.OCSP_SIGNING not in usage:
+            continue
+        if not candidate.not_valid_before_utc <= at <= candidate.not_valid_after_utc:
+            continue
+        try:
+            candidate.verify_directly_issued_by(issuer)
+        except Exception:  # noqa: BLE001, S112 - another authority's certificate
+            continue
+        candidates.append(candidate)
+    return any(_signed_by(response, candidate.public_key()) for candidate in candidates)
+
+
+def _signed_by(response: ocsp.OCSPResponse, public_key) -> bool:
+    data, signature = response.tbs_response_bytes, response.signature
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            algorithm = response.signature_hash_algorithm
+            if response.signature_algorithm_oid == SignatureAlgorithmOID.RSASSA_PSS:
+                scheme = padding.PSS(mgf=padding.MGF1(algorithm), salt_length=padding.PSS.AUTO)
+            else:
+                scheme = padding.PKCS1v15()
+            public_key.verify(signature, data, scheme, algorithm)
+        elif isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, data, ec.ECDSA(response.signature_hash_algorithm))
+        elif isinstance(public_key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            public_key.verify(signature, data)
+        else:
+            return False
+    except Exception:  # noqa: BLE001 - a bad or unsupported signature is no signature
+        logger.info("OCSP response signature invalid", exc_info=True)
+        return False
+    return True
+
+
+def _single_response(response: ocsp.OCSPResponse, certificate, issuer):
+    """The response's answer about ``certificate`` (its certID: serial number, issuer's name
+    and key hashed with the response's own algorithm), or None."""
+    for single in response.responses:
+        if single.serial_number != certificate.serial_number:
+            continue
+        expected = (
+            ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, single.hash_algorithm).build()
+        )
+        if (
+            single.issuer_name_hash == expected.issuer_name_hash
+            and single.issuer_key_hash == expected.issuer_key_hash
+        ):
+            return single
+    return None
 
 
 # --- The report ---------------------------------------------------------------------------
@@ -421,6 +654,7 @@ def assess(evidence: Evidence, trust: Trust) -> SignatureReport:
     report.chain = [common_name(c.subject) for c in path]
 
     statuses = _revocation(path, trust, when)
+    report.notes += [s.note for s in statuses if s.note]
     revoked = [s for s in statuses if s.revocation == Revocation.REVOKED]
     if revoked:
         first = min(revoked, key=lambda s: s.date)
