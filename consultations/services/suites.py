@@ -10,10 +10,12 @@ concourir » sent through the secure messaging once it is online.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AgentPermission, Company
@@ -314,6 +316,31 @@ def _dce_copy(*, initial: Consultation, suite: Consultation, user) -> int:
     return len(files)
 
 
+# A second « Créer une suite » this soon after the same one, by the same agent, is the same
+# click twice (a double click, a resent form): it returns the suite already made.
+DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
+
+
+def _just_created(initial, user, kind, chosen_lots, invited) -> Consultation | None:
+    """The draft suite ``user`` just made of ``initial`` with the same choices, if any (the
+    initial's row is locked: two requests see each other's suite)."""
+    candidates = Consultation.objects.filter(
+        parent=initial,
+        created_by=user,
+        suite_kind=kind,
+        state=State.DRAFT,
+        created_at__gte=timezone.now() - DOUBLE_SUBMIT_WINDOW,
+    ).order_by("-created_at")
+    lots = sorted(lot.pk for lot in chosen_lots)
+    companies = sorted(company.pk for company in invited)
+    for candidate in candidates:
+        same_lots = sorted(candidate.lots.values_list("origin_id", flat=True)) == lots
+        same_companies = sorted(candidate.invited_companies.values_list("pk", flat=True)) == companies
+        if same_lots and same_companies:
+            return candidate
+    return None
+
+
 @transaction.atomic
 def suite_create(*, user, consultation: Consultation, kind: str, lots=None, companies=()) -> Consultation:
     """Create the suite of ``consultation``, a draft pre-filled from it.
@@ -328,6 +355,9 @@ def suite_create(*, user, consultation: Consultation, kind: str, lots=None, comp
     _kind_check(initial, kind)
     chosen_lots = _lots_chosen(initial, kind, lots)
     invited = _companies_chosen(initial, kind, companies)
+    twin = _just_created(initial, user, kind, chosen_lots, invited)
+    if twin is not None:
+        return twin
     access, access_code = _access(initial, kind)
     suite = Consultation(
         organisation_id=initial.organisation_id,

@@ -422,3 +422,26 @@ def test_the_suites_contacts_are_its_invited_candidates_or_the_initials_deposito
 
     assert list(contact_companies(negotiation)) == [company_user.company]
     assert set(contact_companies(relaunch)) == {company_user.company, other_company_user.company}
+
+
+def test_a_double_click_on_create_a_suite_makes_one_draft(buyer, clock):
+    initial = decided_consultation(buyer, clock, [Outcome.UNSUCCESSFUL, Outcome.UNSUCCESSFUL])
+
+    first = suite_create(user=buyer.user, consultation=initial, kind=SuiteKind.UNSUCCESSFUL)
+    second = suite_create(user=buyer.user, consultation=initial, kind=SuiteKind.UNSUCCESSFUL)
+
+    assert second.pk == first.pk
+    assert list(initial.suites.values_list("reference", flat=True)) == [first.reference]
+
+
+def test_a_suite_asked_again_later_is_a_new_draft(buyer, clock):
+    from django.utils import timezone
+
+    initial = decided_consultation(buyer, clock, [Outcome.UNSUCCESSFUL, Outcome.UNSUCCESSFUL])
+    first = suite_create(user=buyer.user, consultation=initial, kind=SuiteKind.UNSUCCESSFUL)
+    # created_at is the database's own record of creation: the first draft is a minute old
+    Consultation.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+
+    second = suite_create(user=buyer.user, consultation=initial, kind=SuiteKind.UNSUCCESSFUL)
+
+    assert second.pk != first.pk and second.reference.endswith("-S2")
