@@ -202,6 +202,24 @@ def opening_scope(
             deposit_ids,
             none_message=_("Cochez au moins un candidat admis dont l'offre est à ouvrir."),
         )
+        # A candidate refused in the analysis (awards.CandidatureReview) is eliminated: its
+        # offer stays sealed.
+        refused = sorted(
+            Deposit.objects.filter(pk__in=deposits, candidature_review__admitted=False).values_list(
+                "pk", flat=True
+            )
+        )
+        if refused:
+            raise OpeningError(
+                ngettext(
+                    "La candidature du pli n° %(numbers)s n'a pas été admise : son offre ne s'ouvre pas.",
+                    "Les candidatures des plis n° %(numbers)s n'ont pas été admises : "
+                    "leurs offres ne s'ouvrent pas.",
+                    len(refused),
+                )
+                % {"numbers": ", ".join(str(pk) for pk in refused)},
+                field="deposits",
+            )
     elif scope == Opening.Scope.RESPONSES:
         _mode_require(consultation, OpeningMode.BY_RESPONSE)
         if openings.filter(scope=scope).exists():

@@ -64,6 +64,24 @@ def _choice(row) -> tuple[str, str]:
     }
 
 
+def _admissions(deposits) -> dict[int, bool]:
+    """Whether each deposit's candidature was admitted in the analysis (absent: not yet judged)."""
+    from awards.models import CandidatureReview
+
+    reviews = CandidatureReview.objects.filter(deposit__in=list(deposits))
+    return dict(reviews.values_list("deposit_id", "admitted"))
+
+
+def _offer_choice(row, admitted: dict[int, bool]) -> tuple[str, str]:
+    value, label = _choice(row)
+    verdict = admitted.get(row["deposit"].pk)
+    if verdict is True:
+        label = _("%(label)s (candidature admise)") % {"label": label}
+    elif verdict is False:
+        label = _("%(label)s (candidature non admise : son offre ne s'ouvre pas)") % {"label": label}
+    return value, label
+
+
 def _opening_forms(consultation, rows, *, bound: dict | None = None) -> dict:
     """The forms for the openings still to do, by URL word; ``bound`` replaces one with the
     form the agent just sent."""
@@ -85,10 +103,12 @@ def _opening_forms(consultation, rows, *, bound: dict | None = None) -> dict:
                 if not any(e["opened"] for e in r["envelopes"] if e["envelope"].kind != "candidature")
             ]
             if waiting:
+                admitted = _admissions(r["deposit"] for r in waiting)
                 forms["offres"] = OpeningForm(
                     prefix="offres",
-                    deposit_choices=[_choice(r) for r in waiting],
+                    deposit_choices=[_offer_choice(r, admitted) for r in waiting],
                     deposits_label=_("Candidats admis dont l'offre est à ouvrir"),
+                    initial={"deposits": [str(pk) for pk, ok in admitted.items() if ok]},
                 )
     elif Opening.Scope.RESPONSES not in openings:
         forms["reponses"] = OpeningForm(prefix="reponses")

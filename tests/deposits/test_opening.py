@@ -5,6 +5,7 @@ the opened files readable later without the key, and the minutes (« PV d'ouvert
 
 import hashlib
 import html
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from audit.models import Event
+from config import clock
 from consultations.models import OpeningMode, State
 from deposits.models import (
     BackupCopy,
@@ -295,6 +297,56 @@ def test_only_the_admitted_candidates_offers_are_opened_and_audited(
     with pytest.raises(OpeningError) as refused:
         open_as(opener, consultation, Opening.Scope.OFFERS, deposit_ids=[ouest.pk])
     assert "déjà ouvert" in refused.value.message
+
+
+def review(deposit, admitted: bool, by):
+    from awards.models import CandidatureReview
+
+    CandidatureReview.objects.create(
+        deposit=deposit,
+        admitted=admitted,
+        financial_ok=admitted,
+        reason="" if admitted else "Capacités financières insuffisantes.",
+        reviewed_at=clock.now(),
+        reviewed_by=by,
+    )
+
+
+def test_the_offer_of_a_candidature_refused_in_the_analysis_stays_sealed(
+    consultation, two_deposits, opener, after_deadline
+):
+    ouest, est = two_deposits
+    open_as(opener, consultation, Opening.Scope.CANDIDATURES)
+    review(ouest, True, opener.user)
+    review(est, False, opener.user)
+    with pytest.raises(OpeningError) as refused:
+        open_as(opener, consultation, Opening.Scope.OFFERS, deposit_ids=[ouest.pk, est.pk])
+    assert refused.value.message == (
+        f"La candidature du pli n° {est.pk} n'a pas été admise : son offre ne s'ouvre pas."
+    )
+    assert dict((n, c) for n, c, _k in file_states(consultation))["offre.pdf"] == OpeningCheck.NOT_OPENED
+
+
+def test_the_offers_form_ticks_the_candidates_admitted_in_the_analysis(
+    client, consultation, two_deposits, opener, after_deadline
+):
+    ouest, est = two_deposits
+    open_as(opener, consultation, Opening.Scope.CANDIDATURES)
+    review(ouest, True, opener.user)
+    review(est, False, opener.user)
+    opener_client(client, opener)
+    page = client.get(reverse("deposits:buyer_deposits", args=[consultation.pk])).content.decode()
+    ticked = html.unescape(page)
+
+    def box(pk):
+        return re.search(rf'<input type="checkbox" name="offres-deposits" value="{pk}"[^>]*>', ticked).group(
+            0
+        )
+
+    assert "checked" in box(ouest.pk)
+    assert "checked" not in box(est.pk)
+    assert "(candidature admise)" in ticked
+    assert "(candidature non admise : son offre ne s'ouvre pas)" in ticked
 
 
 def test_candidatures_are_opened_once(consultation, two_deposits, opener, after_deadline):
