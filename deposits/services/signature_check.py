@@ -164,7 +164,9 @@ def envelope_reports(files: Iterable[OpenedFile], *, trust: dict | None = None) 
     files = list(files)
     trust = trust if trust is not None else _trust()
     reports: dict[Hashable, list[SignatureReport]] = {f.key: [] for f in files}
-    # jeton's key -> (the file it signs, the jeton's bytes when already read)
+    # jeton's key -> (the file it signs, None): an XML jeton read to find its target is
+    # not kept, so that memory holds one document and one jeton at a time, never every
+    # jeton of the envelope (read again when its turn comes; jetons are small).
     jeton_of: dict[Hashable, tuple[OpenedFile, bytes | None]] = {}
     for opened in files:
         others = [o for o in files if o.key != opened.key]
@@ -177,7 +179,8 @@ def envelope_reports(files: Iterable[OpenedFile], *, trust: dict | None = None) 
             if isinstance(data, bytes) and b"http://www.w3.org/2000/09/xmldsig#" in data:
                 target = _target_of(opened, others, data)
                 if target is not None:
-                    jeton_of[opened.key] = (target, data)
+                    jeton_of[opened.key] = (target, None)
+            data = None
     targets = {target.key for target, _data in jeton_of.values()}
     for opened in files:
         if opened.key in jeton_of and opened.key not in targets:
