@@ -9,6 +9,8 @@ notification and the number of offers received, from the published record (what 
 published is what the notice says) and the names of the parties.
 """
 
+import hashlib
+
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -91,16 +93,31 @@ def notice_html(decision: Decision) -> str:
     return render_to_string("awards/public/award_notice_pdf.html", notice_context(decision))
 
 
+# A public page: each anonymous download must not cost a seal and a timestamp (an external
+# authority may charge for each); the same notice, sealed once, is served for a day.
+NOTICE_CACHE_SECONDS = 24 * 3600
+
+
 def notice_pdf(decision: Decision) -> bytes:
-    """The notice as a PDF (A4, tagged), sealed by the platform (PAdES, timestamped)."""
+    """The notice as a PDF (A4, tagged), sealed by the platform (PAdES, timestamped); unsealed,
+    and said in the log, if the seal fails. Cached by the notice's content."""
+    from django.core.cache import cache
     from weasyprint import HTML
 
-    from signatures.platform import pdf_seal
+    from signatures.platform import pdf_seal_or_unsealed
 
-    pdf = HTML(string=notice_html(decision), base_url=None, url_fetcher=offline_url_fetcher()).write_pdf(
+    html = notice_html(decision)
+    key = "award-notice:" + hashlib.sha256(html.encode("utf-8")).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    pdf = HTML(string=html, base_url=None, url_fetcher=offline_url_fetcher()).write_pdf(
         pdf_variant="pdf/ua-1"
     )
-    return pdf_seal(pdf, reason="Avis d'attribution", field_name="Sceau")
+    pdf, sealed = pdf_seal_or_unsealed(pdf, reason="Avis d'attribution")
+    if sealed:
+        cache.set(key, pdf, NOTICE_CACHE_SECONDS)
+    return pdf
 
 
 def notice_filename(decision: Decision) -> str:

@@ -65,6 +65,14 @@ def test_the_notice_pdf_is_sealed_and_says_what_the_page_says(client, decision, 
     assert "Nombre d'offres reçues" in text
 
 
+def test_anonymous_downloads_of_the_notice_are_sealed_once(client, decision, buyer):
+    # A public download must not cost a seal and a timestamp each time
+    published(decision, buyer)
+    first = client.get(notice_url(decision, pdf=True)).content
+    second = client.get(notice_url(decision, pdf=True)).content
+    assert first == second and pdf_check(first).valid
+
+
 def test_the_public_consultation_page_links_the_notice_once_published(client, decision, buyer):
     page_url = reverse("consultations:detail", args=[decision.consultation.pk])
     assert notice_url(decision) not in client.get(page_url).content.decode()
