@@ -7,7 +7,8 @@ One call per deposited file (with its detached « jeton » when there is one) gi
 - a detached ``.xml`` (XML-DSig with XAdES properties) beside ``document``: XAdES
   (``verify_xades``);
 - ``document`` alone: a PDF's own signatures (PAdES, ``verify_pades``), an enveloping
-  ``.p7m`` (CAdES), a ZIP (each file inside judged on its own: the PDFs' own signatures and
+  ``.p7m`` (CAdES), an XML document signed in itself (enveloped XAdES), a ZIP (each file
+  inside judged on its own: the PDFs' own signatures and
   the ``.p7s`` / ``.xml`` jetons found beside a file of the archive are verified, any other
   file is « non signé »), anything else « non signé »;
 - a ZIP signed as a whole: the report of that signature says it covers the archive, and
@@ -37,7 +38,7 @@ from .report import Revocation, SignatureFormat, SignatureReport, Verdict
 from .verify_cades import cms_load, verify_cades
 from .verify_chain import Trust, load_crls
 from .verify_pades import looks_like_pdf, pdf_signatures, verify_pades
-from .verify_xades import is_xml_signature, verify_xades
+from .verify_xades import is_xml_signature, verify_xades, verify_xades_enveloped
 
 logger = logging.getLogger(__name__)
 
@@ -187,20 +188,9 @@ def _alone(document: bytes, name: str, trust: Trust, depth: int) -> list[Signatu
             )
         ]
     if is_xml_signature(document):
-        return [
-            SignatureReport(
-                file_name=name,
-                verdict=Verdict.UNKNOWN,
-                format=SignatureFormat.XADES,
-                reasons=[
-                    _(
-                        "Ce fichier XML contient une signature : une signature XAdES détachée ne peut être "
-                        "vérifiée qu'avec le document qu'elle signe, et les signatures XML enveloppées ne "
-                        "sont pas vérifiées par la plateforme."
-                    )
-                ],
-            )
-        ]
+        # An XML document signed in itself (enveloped XAdES); a detached jeton alone is
+        # « indéterminée » there, with its reason.
+        return verify_xades_enveloped(document, name, trust)
     return [_unsigned(name)]
 
 

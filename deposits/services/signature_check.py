@@ -43,6 +43,7 @@ from signatures.report import (
     reports_verdict,
 )
 from signatures.verify import zip_unpacks_beyond
+from signatures.verify_xades import is_enveloped_xml_signature
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +177,12 @@ def envelope_reports(files: Iterable[OpenedFile], *, trust: dict | None = None) 
                 jeton_of[opened.key] = (target, None)
         elif _is_xml(opened.name):
             data = _read(opened)
-            if isinstance(data, bytes) and b"http://www.w3.org/2000/09/xmldsig#" in data:
+            # An XML document signed in itself (enveloped) is no jeton: it is checked alone.
+            if (
+                isinstance(data, bytes)
+                and b"http://www.w3.org/2000/09/xmldsig#" in data
+                and not is_enveloped_xml_signature(data)
+            ):
                 target = _target_of(opened, others, data)
                 if target is not None:
                     jeton_of[opened.key] = (target, None)

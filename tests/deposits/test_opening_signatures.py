@@ -372,3 +372,23 @@ def test_a_root_of_the_trust_store_makes_the_chain_trusted_and_offline_revocatio
     # No revocation list reachable: never « valide » by default.
     assert report["verdict"] == "unknown"
     assert report["revocation"] == "unknown"
+
+
+def test_an_xml_document_signed_in_itself_is_verified_alone_not_paired_with_its_namesake(
+    consultation, company_user, opener, trusted, after_signing, pki
+):
+    from tests.signatures.test_xades_timestamp import OFFER, enveloped
+
+    # GIVEN an enveloped XAdES « offre.xml » beside « offre.pdf » (same stem)
+    deposited_files(
+        consultation,
+        company_user,
+        {"offre.xml": enveloped(OFFER, pki.signer), "offre.pdf": test_pki.a_pdf("Offre")},
+    )
+    after_signing()
+
+    open_as(opener, consultation, Opening.Scope.CANDIDATURES)
+
+    # THEN the XML's own signature is valid, and the PDF is simply not signed
+    assert verdicts(consultation, "offre.xml") == [("XAdES", "valid")]
+    assert reports_of(consultation, "offre.pdf") == []
