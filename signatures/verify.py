@@ -172,7 +172,7 @@ def _alone(document: bytes, name: str, trust: Trust, depth: int) -> list[Signatu
     )
     if signed_data is not None:
         if signed_data["encap_content_info"]["content"].native is not None:
-            return verify_cades(b"", name, document, name, trust)
+            return verify_cades(None, name, document, name, trust)
         return [
             SignatureReport(
                 file_name=name,

@@ -46,7 +46,8 @@ def cms_load(data: bytes) -> cms.SignedData | None:
 
 
 def validation_context(trust: Trust):
-    """pyHanko's context for timestamps: the caller's roots only, no network."""
+    """pyHanko's context for timestamps: the caller's roots only, no network, at the time
+    of the check (``trust.at``, the platform's clock)."""
     from pyhanko_certvalidator import ValidationContext
 
     return ValidationContext(
@@ -54,6 +55,7 @@ def validation_context(trust: Trust):
         other_certs=[to_asn1(c) for c in trust.intermediates],
         allow_fetching=False,
         revocation_mode="soft-fail",
+        moment=trust.at,
     )
 
 
@@ -89,7 +91,9 @@ def timing(evidence: Evidence, status) -> None:
     if timestamp.intact and timestamp.valid and timestamp.trusted:
         evidence.timestamp_time = timestamp.timestamp
     else:
-        evidence.notes.append(
+        # As for XAdES: a timestamp that does not verify leaves the signing time unproven and
+        # may hide a forgery; the verdict cannot be « valide ».
+        evidence.doubts.append(
             _(
                 "L'horodatage de la signature est invalide ou émis par une autorité non reconnue : "
                 "il n'est pas pris en compte."
@@ -107,7 +111,9 @@ def _one_signer(signed_data: cms.SignedData, signer_info) -> cms.SignedData:
     return copy
 
 
-def verify_cades(document: bytes, name: str, signature: bytes, signature_name: str, trust: Trust) -> list:
+def verify_cades(
+    document: bytes | None, name: str, signature: bytes, signature_name: str, trust: Trust
+) -> list:
     from pyhanko.sign.general import extract_certificate_info
     from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
 
@@ -130,6 +136,24 @@ def verify_cades(document: bytes, name: str, signature: bytes, signature_name: s
         # A « .p7m »: the signed document travels inside the signature.
         data = bytes(content.native) if not isinstance(content.native, bytes) else content.native
         notes.append(_("La signature enveloppe le document signé (fichier .p7m)."))
+        if document is not None and data != document:
+            # Beside a file, it signs that file only if it envelops that very file.
+            evidence = Evidence(
+                format=SignatureFormat.CADES,
+                file_name=name,
+                signature_name=signature_name,
+                certificates=[
+                    from_asn1(c.chosen) for c in signed_data["certificates"] or [] if c.name == "certificate"
+                ],
+                integrity_reasons=[
+                    _(
+                        "La signature « %(signature)s » enveloppe un autre document que « %(file)s » : "
+                        "elle ne signe pas ce fichier."
+                    )
+                    % {"signature": signature_name, "file": name}
+                ],
+            )
+            return [assess(evidence, trust)]
     certificates = [from_asn1(c.chosen) for c in signed_data["certificates"] or [] if c.name == "certificate"]
 
     timestamps = validation_context(trust)

@@ -24,6 +24,9 @@ Rules (docs/design.md « Signature du marché »):
 
 from __future__ import annotations
 
+import base64
+import binascii
+import collections
 import hashlib
 import io
 import logging
@@ -299,6 +302,39 @@ def _buyer_document_check(holder: ContractSignature, data: bytes, detached: byte
         )
 
 
+def _signature_key(report: dict) -> tuple:
+    return report.get("serial_number"), report.get("issuer"), report.get("signing_time")
+
+
+def _counter_signature_time_check(decision: Decision, holder: ContractSignature, reports) -> None:
+    """The contract is concluded by the buyer's signature: one dated (by its timestamp, else
+    by the time its software claims) before the standstill's end does not conclude it, even
+    uploaded after."""
+    end = standstill_end(decision)
+    if end is None:
+        return
+    # The holder's signatures come again in the buyer's file: each is skipped once (two
+    # signatures by one certificate in the same second look alike: one of them is new).
+    known = collections.Counter(_signature_key(report) for report in holder.reports)
+    for report in reports:
+        key = _signature_key(report_to_json(report))
+        if not report.signed:
+            continue
+        if known[key] > 0:
+            known[key] -= 1
+            continue
+        signed_at = report.timestamp_time or report.signing_time
+        if signed_at is not None and signed_at < end:
+            raise ContractError(
+                _(
+                    "Cette contresignature est datée du %(signed)s, avant la fin du délai de suspension "
+                    "(%(end)s) : le marché ne peut pas être signé avant. Signez de nouveau le fichier."
+                )
+                % {"signed": datetime_fr(signed_at), "end": datetime_fr(end)},
+                field="file",
+            )
+
+
 def _signature_values(detached: bytes) -> set[bytes]:
     """The cryptographic values of the signatures of a detached jeton (CAdES signer infos, or
     XAdES ``ds:SignatureValue``), whatever its encoding (DER, PEM, base64)."""
@@ -317,7 +353,13 @@ def _signature_values(detached: bytes) -> set[bytes]:
         try:
             root = etree.fromstring(detached, etree.XMLParser(resolve_entities=False, no_network=True))
             for value in root.iter("{http://www.w3.org/2000/09/xmldsig#}SignatureValue"):
-                values.add("".join((value.text or "").split()).encode())
+                # Compared decoded, as verifiers read it: base64 readers skip characters
+                # outside their alphabet, so the text may differ for the same signature.
+                text = "".join((value.text or "").split())
+                try:
+                    values.add(base64.b64decode(text, validate=False))
+                except binascii.Error:
+                    values.add(text.encode())
         except (etree.XMLSyntaxError, ValueError):
             pass
     return values
@@ -419,6 +461,8 @@ def contract_signature_upload(
         data, name, detached=detached_data, detached_name=detached_name, at=clock.now(), **_trust()
     )
     verdict = reports_verdict(reports)
+    if party == ContractParty.BUYER:
+        _counter_signature_time_check(decision, holder, reports)
 
     with transaction.atomic():
         locked = Decision.objects.select_for_update(of=("self",)).get(pk=decision.pk)
