@@ -165,9 +165,24 @@ def within_validity(certificate: x509.Certificate, when: datetime) -> datetime:
     )
 
 
+# Extended key usages that make a certificate something else than a signer's: a web
+# server's, a timestamping authority's, a revocation responder's. A certificate whose
+# extended usages are all among these does not sign documents.
+_NOT_SIGNING_USAGES = frozenset(
+    {
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        ExtendedKeyUsageOID.TIME_STAMPING,
+        ExtendedKeyUsageOID.OCSP_SIGNING,
+    }
+)
+
+
 def _signing_usage(certificate: x509.Certificate) -> bool:
     usage = _extension(certificate, ExtensionOID.KEY_USAGE)
-    return usage is None or usage.digital_signature or usage.content_commitment
+    if usage is not None and not (usage.digital_signature or usage.content_commitment):
+        return False
+    extended = _extension(certificate, ExtensionOID.EXTENDED_KEY_USAGE)
+    return extended is None or not set(extended) <= _NOT_SIGNING_USAGES
 
 
 # --- The chain ----------------------------------------------------------------------------
@@ -653,7 +668,9 @@ def assess(evidence: Evidence, trust: Trust) -> SignatureReport:
         return _verdict(report, problems, doubts)
     report.chain = [common_name(c.subject) for c in path]
 
-    statuses = _revocation(path, trust, when)
+    # Without a trusted timestamp the signing time is only claimed (and could be backdated):
+    # the revocation information must then be current at the time of the check.
+    statuses = _revocation(path, trust, when if proven else max(when, trust.at))
     report.notes += [s.note for s in statuses if s.note]
     revoked = [s for s in statuses if s.revocation == Revocation.REVOKED]
     if revoked:

@@ -11,7 +11,7 @@ import logging
 
 from django.utils.translation import gettext as _
 
-from .report import SignatureFormat
+from .report import SignatureFormat, SignatureReport, Verdict, moment
 from .verify_cades import any_key_usage, cryptographic_context, timing, validation_context
 from .verify_chain import Evidence, Trust, assess, from_asn1
 
@@ -81,11 +81,71 @@ def _integrity(evidence: Evidence, status) -> None:
     evidence.intact = digest_ok and later_changes_ok
 
 
+# A PDF may repeat one signature in countless fields, or carry countless signatures: past
+# this many, the others are not verified (each costs a full verification).
+MAX_SIGNATURES = 50
+
+
+def _contents(embedded) -> bytes:
+    try:
+        return bytes(embedded.sig_object.get("/Contents", b""))
+    except Exception:  # noqa: BLE001
+        return b""
+
+
+def is_document_timestamp(embedded) -> bool:
+    try:
+        return embedded.sig_object_type == "/DocTimeStamp"
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _document_timestamp_note(embedded, timestamps) -> str:
+    """What a document timestamp (PAdES B-LTA archive timestamp) says: it is no signature."""
+    from pyhanko.sign.validation import validate_pdf_timestamp
+
+    try:
+        status = validate_pdf_timestamp(embedded, validation_context=timestamps)
+    except Exception:  # noqa: BLE001 - unreadable: said, never a signature's failure
+        logger.info("PDF document timestamp could not be validated", exc_info=True)
+        return _("Le document porte un horodatage d'archivage illisible : il n'est pas pris en compte.")
+    if status.intact and status.valid and status.trusted:
+        return _("Le document porte un horodatage d'archivage valide du %(moment)s.") % {
+            "moment": moment(status.timestamp)
+        }
+    return _(
+        "Le document porte un horodatage d'archivage invalide ou émis par une autorité non reconnue : "
+        "il n'est pas pris en compte."
+    )
+
+
 def verify_pades(document: bytes, name: str, signatures, trust: Trust) -> list:
     from pyhanko.sign.validation import validate_pdf_signature
 
     timestamps = validation_context(trust)
+    unique, seen = [], set()
+    for embedded in signatures:
+        contents = _contents(embedded)
+        if contents and contents in seen:
+            continue  # one signature shown in several fields: verified once
+        seen.add(contents)
+        unique.append(embedded)
+    archive_notes = [_document_timestamp_note(e, timestamps) for e in unique if is_document_timestamp(e)][
+        :MAX_SIGNATURES
+    ]
+    signatures = [e for e in unique if not is_document_timestamp(e)]
+    skipped = len(signatures) - MAX_SIGNATURES
+    signatures = signatures[:MAX_SIGNATURES]
     reports = []
+    if not signatures:
+        return [
+            SignatureReport(
+                file_name=name,
+                verdict=Verdict.UNSIGNED,
+                reasons=[_("Ce fichier ne porte aucune signature électronique.")],
+                notes=archive_notes,
+            )
+        ]
     for embedded in signatures:
         field = _field_name(embedded)
         evidence = Evidence(format=SignatureFormat.PADES, file_name=name, signature_name=field)
@@ -113,5 +173,21 @@ def verify_pades(document: bytes, name: str, signatures, trust: Trust) -> list:
             logger.info("PDF signature certificates unreadable", exc_info=True)
         _integrity(evidence, status)
         timing(evidence, status)
+        evidence.notes += archive_notes
         reports.append(assess(evidence, trust))
+    if skipped > 0:
+        reports.append(
+            SignatureReport(
+                file_name=name,
+                verdict=Verdict.UNKNOWN,
+                format=SignatureFormat.PADES,
+                reasons=[
+                    _(
+                        "Ce PDF porte %(count)s autres signatures : au-delà de %(max)s, elles ne sont pas "
+                        "vérifiées par la plateforme."
+                    )
+                    % {"count": skipped, "max": MAX_SIGNATURES}
+                ],
+            )
+        )
     return reports

@@ -219,9 +219,10 @@ def _read(upload, *, limit: int, field: str, label: str) -> tuple[str, bytes]:
 
 
 def _embedded_count(document: bytes) -> int:
-    from signatures.verify_pades import pdf_signatures
+    """The signatures of a PDF, document timestamps (no one's signature) left out."""
+    from signatures.verify_pades import is_document_timestamp, pdf_signatures
 
-    return len(pdf_signatures(document) or [])
+    return sum(1 for embedded in pdf_signatures(document) or [] if not is_document_timestamp(embedded))
 
 
 def _first_signature_revision(document: bytes) -> int | None:
@@ -303,19 +304,28 @@ def _buyer_document_check(holder: ContractSignature, data: bytes, detached: byte
 
 
 def _signature_key(report: dict) -> tuple:
-    return report.get("serial_number"), report.get("issuer"), report.get("signing_time")
+    return (
+        report.get("format"),
+        report.get("signature_name"),
+        report.get("serial_number"),
+        report.get("issuer"),
+        report.get("signing_time"),
+    )
 
 
-def _counter_signature_time_check(decision: Decision, holder: ContractSignature, reports) -> None:
-    """The contract is concluded by the buyer's signature: one dated (by its timestamp, else
-    by the time its software claims) before the standstill's end does not conclude it, even
-    uploaded after."""
-    end = standstill_end(decision)
-    if end is None:
-        return
-    # The holder's signatures come again in the buyer's file: each is skipped once (two
-    # signatures by one certificate in the same second look alike: one of them is new).
-    known = collections.Counter(_signature_key(report) for report in holder.reports)
+def _counter_signature_check(
+    decision: Decision, holder: ContractSignature, reports, *, detached: bool
+) -> None:
+    """The buyer's file must carry a signature of its own, beside the holder's; and the
+    contract is concluded by it: one dated (by its timestamp, else by the time its software
+    claims) before the standstill's end does not conclude it, even uploaded after."""
+    # In a PDF, the holder's signatures come again in the buyer's file: each is skipped once
+    # (two alike: one of them is new). A detached jeton holds the buyer's signatures only
+    # (``_replay_check`` refused the holder's own).
+    known = (
+        collections.Counter() if detached else collections.Counter(_signature_key(r) for r in holder.reports)
+    )
+    new = []
     for report in reports:
         key = _signature_key(report_to_json(report))
         if not report.signed:
@@ -323,6 +333,17 @@ def _counter_signature_time_check(decision: Decision, holder: ContractSignature,
         if known[key] > 0:
             known[key] -= 1
             continue
+        new.append(report)
+    if not new:
+        raise ContractError(
+            _(
+                "Ce fichier ne porte aucune autre signature que celle du titulaire : contresignez "
+                "l'acte d'engagement avec votre propre certificat."
+            ),
+            field="file",
+        )
+    end = standstill_end(decision)
+    for report in new if end is not None else ():
         signed_at = report.timestamp_time or report.signing_time
         if signed_at is not None and signed_at < end:
             raise ContractError(
@@ -462,7 +483,7 @@ def contract_signature_upload(
     )
     verdict = reports_verdict(reports)
     if party == ContractParty.BUYER:
-        _counter_signature_time_check(decision, holder, reports)
+        _counter_signature_check(decision, holder, reports, detached=detached_data is not None)
 
     with transaction.atomic():
         locked = Decision.objects.select_for_update(of=("self",)).get(pk=decision.pk)
