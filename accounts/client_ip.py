@@ -55,6 +55,9 @@ def throttled_source(address: str | None) -> str:
         ip = ipaddress.ip_address(address or "")
     except ValueError:
         return address or "inconnue"
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        # « ::ffff:a.b.c.d »: an IPv4 client seen by a dual-stack server, counted alone.
+        return str(ip.ipv4_mapped)
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
     return str(ip)

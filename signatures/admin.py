@@ -12,7 +12,13 @@ from config import clock
 
 from .forms import TrustedCertificateForm, TrustedListImportForm
 from .models import ContractSignature, PlatformSealCertificate, TrustedCertificate
-from .trust import TrustError, certificate_deactivate, certificate_save, trusted_list_import
+from .trust import (
+    TrustError,
+    certificate_change,
+    certificate_deactivate,
+    certificate_save,
+    trusted_list_import,
+)
 
 
 @admin.register(TrustedCertificate)
@@ -72,7 +78,11 @@ class TrustedCertificateAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            changed = {
+                name: {"before": str(form.initial.get(name)), "after": str(form.cleaned_data.get(name))}
+                for name in form.changed_data
+            }
+            certificate_change(obj, changed=changed, actor=request.user, request=request)
             return
         try:
             certificate_save(obj, actor=request.user, request=request)

@@ -276,6 +276,21 @@ def certificate_add(
     return certificate_save(record, actor=actor, request=request, audit=audit)
 
 
+def certificate_change(record: TrustedCertificate, *, changed: dict, actor=None, request=None) -> None:
+    """Save an administrator's change of a certificate's name, category or « actif », with
+    an audit event giving each changed field's value before and after."""
+    with transaction.atomic():
+        record.save()
+        if changed:
+            event_record(
+                action="signatures.certificate_changed",
+                actor=actor,
+                target=record,
+                request=request,
+                data={"fingerprint": record.fingerprint_sha256, "changed": changed},
+            )
+
+
 def certificate_deactivate(records, *, actor=None, request=None) -> int:
     """Take certificates out of the store (kept, for the history); the number changed."""
     count = 0
