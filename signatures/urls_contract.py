@@ -19,6 +19,11 @@ urlpatterns = [
         name="contract_company_file",
     ),
     path(
+        "entreprise/marches/<int:decision_pk>/signatures/<int:signature_pk>/signature-detachee",
+        views.contract_detached_company,
+        name="contract_company_detached",
+    ),
+    path(
         "acheteur/consultations/<int:pk>/decisions/<int:decision_pk>/signature-electronique/",
         views.contract_buyer,
         name="contract_buyer",
@@ -32,5 +37,11 @@ urlpatterns = [
         "acheteur/consultations/<int:pk>/decisions/<int:decision_pk>/signatures/<int:signature_pk>/fichier",
         views.contract_file_buyer,
         name="contract_buyer_file",
+    ),
+    path(
+        "acheteur/consultations/<int:pk>/decisions/<int:decision_pk>/signatures/<int:signature_pk>/"
+        "signature-detachee",
+        views.contract_detached_buyer,
+        name="contract_buyer_detached",
     ),
 ]

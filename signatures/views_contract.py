@@ -25,6 +25,7 @@ from signatures.models import ContractParty
 from signatures.report import Verdict
 from signatures.services.contract import (
     ContractError,
+    contract_detached_file,
     contract_document,
     contract_document_name,
     contract_file,
@@ -115,6 +116,21 @@ def contract_file_company(request, decision_pk: int, signature_pk: int):
     return _download(contract_file(signature), signature.name, "application/octet-stream")
 
 
+def _detached_download(signature):
+    content = contract_detached_file(signature)
+    if content is None:
+        raise Http404
+    return _download(content, signature.detached_name, "application/octet-stream")
+
+
+@never_cache
+@company_user_required
+@require_GET
+def contract_detached_company(request, decision_pk: int, signature_pk: int):
+    decision = _company_decision(request, decision_pk)
+    return _detached_download(get_object_or_404(decision.signatures, pk=signature_pk))
+
+
 # --- Buyer side -------------------------------------------------------------------------------
 
 
@@ -190,3 +206,11 @@ def contract_file_buyer(request, pk: int, decision_pk: int, signature_pk: int):
     _consultation, decision = _buyer_decision(request, pk, decision_pk)
     signature = get_object_or_404(decision.signatures, pk=signature_pk)
     return _download(contract_file(signature), signature.name, "application/octet-stream")
+
+
+@never_cache
+@agent_required
+@require_GET
+def contract_detached_buyer(request, pk: int, decision_pk: int, signature_pk: int):
+    _consultation, decision = _buyer_decision(request, pk, decision_pk)
+    return _detached_download(get_object_or_404(decision.signatures, pk=signature_pk))

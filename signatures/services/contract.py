@@ -412,6 +412,14 @@ def contract_file(signature: ContractSignature) -> bytes:
     return _blob(signature)
 
 
+def contract_detached_file(signature: ContractSignature) -> bytes | None:
+    """The detached signature uploaded beside the file (None when the file carries its own)."""
+    if not signature.detached_blob:
+        return None
+    with signature.detached_blob.open("rb") as handle:
+        return handle.read()
+
+
 def _authorise(user, decision: Decision, party: str) -> None:
     if party == ContractParty.HOLDER:
         if not company_can_act_for(user, decision.deposit.company):
