@@ -106,7 +106,18 @@ def _unsigned(name: str, reason: str = "") -> SignatureReport:
     )
 
 
-def _detached(document: bytes, name: str, signature: bytes, signature_name: str, trust: Trust, depth: int):
+def _detached(
+    document: bytes,
+    name: str,
+    signature: bytes,
+    signature_name: str,
+    trust: Trust,
+    depth: int,
+    *,
+    with_own: bool = True,
+):
+    """The jeton's signatures of ``document``, and (``with_own``) the document's own: a PDF's
+    signatures, a ZIP's files; a document with several jetons reports its own once."""
     lower = signature_name.lower()
     if lower.endswith(XADES_EXTENSIONS) or (
         not lower.endswith(CADES_EXTENSIONS) and is_xml_signature(signature)
@@ -129,6 +140,8 @@ def _detached(document: bytes, name: str, signature: bytes, signature_name: str,
                 ],
             )
         ]
+    if not with_own:
+        return reports
     # A PDF may also carry its own signatures beside the jeton: both are reported.
     embedded = pdf_signatures(document)
     if embedded:
@@ -291,9 +304,15 @@ def _zip_reports(
             continue
         own = [jeton for jeton, base in sorted(jetons.items()) if base == entry]
         if own:
-            for jeton in own:
+            for index, jeton in enumerate(own):
                 reports += _detached(
-                    data, inner_name, archive.read(jeton), f"{name}/{jeton}", trust, depth + 1
+                    data,
+                    inner_name,
+                    archive.read(jeton),
+                    f"{name}/{jeton}",
+                    trust,
+                    depth + 1,
+                    with_own=index == 0,
                 )
             continue
         if depth + 1 > ZIP_MAX_DEPTH and _zip(data) is not None:
