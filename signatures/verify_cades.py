@@ -11,6 +11,8 @@ import re
 from base64 import b64decode
 
 from asn1crypto import cms
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from django.utils.translation import gettext as _
 
 from .report import SignatureFormat
@@ -111,6 +113,106 @@ def _one_signer(signed_data: cms.SignedData, signer_info) -> cms.SignedData:
     return copy
 
 
+# A signature counter-signing a counter-signature… is followed this deep at most.
+_COUNTER_SIGNATURE_DEPTH = 3
+
+
+def _certificate_of(signer_info, certificates: list[x509.Certificate]) -> x509.Certificate | None:
+    sid = signer_info["sid"]
+    for certificate in certificates:
+        if sid.name == "issuer_and_serial_number":
+            wanted = sid.chosen
+            if (
+                certificate.serial_number == wanted["serial_number"].native
+                and to_asn1(certificate).issuer == wanted["issuer"]
+            ):
+                return certificate
+        elif sid.name == "subject_key_identifier":
+            try:
+                key_id = certificate.extensions.get_extension_for_class(
+                    x509.SubjectKeyIdentifier
+                ).value.digest
+            except x509.ExtensionNotFound:
+                continue
+            if key_id == sid.native:
+                return certificate
+    return None
+
+
+def _counter_signature_intact(counter, parent_value: bytes, certificate: x509.Certificate) -> bool:
+    """RFC 5652 § 11.4: the counter-signature's message digest is the hash of the parent's
+    signature value, and its signature covers its signed attributes (DER, as a SET OF)."""
+    from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, SignatureValidationContext
+
+    attributes = counter["signed_attrs"]
+    if not attributes:
+        return False
+    try:
+        digests = [a["values"][0].native for a in attributes if a["type"].native == "message_digest"]
+        algorithm = counter["digest_algorithm"]["algorithm"].native
+        md = hashes.Hash(getattr(hashes, algorithm.upper())())
+        md.update(parent_value)
+        if digests != [md.finalize()]:
+            return False
+        signed = b"\x31" + attributes.dump()[1:]
+        DefaultSignatureValidator().validate_signature(
+            counter["signature"].native,
+            signed,
+            to_asn1(certificate).public_key,
+            counter["signature_algorithm"],
+            SignatureValidationContext(contextual_md_algorithm=algorithm),
+        )
+    except Exception:  # noqa: BLE001 - a wrong value, an unknown algorithm: not intact
+        logger.info("CAdES counter-signature does not verify", exc_info=True)
+        return False
+    return True
+
+
+def _counter_signatures(signer_info, certificates, name, signature_name, trust, depth: int = 1) -> list:
+    """The reports of the counter-signatures of ``signer_info`` (unsigned attribute
+    « countersignature »): each is a signature of its own, by its own signer."""
+    reports = []
+    for attribute in signer_info["unsigned_attrs"] or []:
+        if attribute["type"].native != "counter_signature":
+            continue
+        for counter in attribute["values"]:
+            evidence = Evidence(
+                format=SignatureFormat.CADES,
+                file_name=name,
+                signature_name=signature_name,
+                certificates=certificates,
+                notes=[_("Contre-signature de la signature précédente (CAdES).")],
+            )
+            certificate = _certificate_of(counter, certificates)
+            if certificate is None:
+                evidence.integrity_reasons.append(
+                    _("Le certificat de la contre-signature est absent du fichier « %(name)s ».")
+                    % {"name": signature_name}
+                )
+            else:
+                evidence.signer = certificate
+                evidence.intact = _counter_signature_intact(
+                    counter, signer_info["signature"].native, certificate
+                )
+                if not evidence.intact:
+                    evidence.integrity_reasons.append(
+                        _(
+                            "La contre-signature ne correspond pas à la signature qu'elle contresigne : "
+                            "elle a été altérée."
+                        )
+                    )
+                times = [
+                    a["values"][0].native
+                    for a in counter["signed_attrs"] or []
+                    if a["type"].native == "signing_time"
+                ]
+                evidence.claimed_time = times[0] if times else None
+            reports.append(assess(evidence, trust))
+            if depth < _COUNTER_SIGNATURE_DEPTH:
+                reports += _counter_signatures(counter, certificates, name, signature_name, trust, depth + 1)
+    return reports
+
+
 def verify_cades(
     document: bytes | None, name: str, signature: bytes, signature_name: str, trust: Trust
 ) -> list:
@@ -203,6 +305,7 @@ def verify_cades(
             )
         timing(evidence, status)
         reports.append(assess(evidence, trust))
+        reports += _counter_signatures(signer_info, certificates, name, signature_name, trust)
     if not reports:
         evidence = Evidence(
             format=SignatureFormat.CADES,

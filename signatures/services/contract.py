@@ -47,7 +47,7 @@ from awards.models import Decision, Outcome
 from awards.services.decisions import DecisionError, contract_sign_record, datetime_fr, standstill_end
 from config import clock
 from signatures.models import ContractParty, ContractSignature
-from signatures.report import Verdict, report_from_json, report_to_json, reports_verdict
+from signatures.report import SignatureFormat, Verdict, report_from_json, report_to_json, reports_verdict
 from signatures.verify import signature_verify
 
 logger = logging.getLogger(__name__)
@@ -304,27 +304,25 @@ def _buyer_document_check(holder: ContractSignature, data: bytes, detached: byte
 
 
 def _signature_key(report: dict) -> tuple:
+    """What tells one signature from another across two uploads: its format, signer and
+    time, and in a PDF its field (a jeton's own name may change from one upload to the next)."""
     return (
         report.get("format"),
-        report.get("signature_name"),
+        report.get("signature_name") if report.get("format") == SignatureFormat.PADES else "",
         report.get("serial_number"),
         report.get("issuer"),
         report.get("signing_time"),
     )
 
 
-def _counter_signature_check(
-    decision: Decision, holder: ContractSignature, reports, *, detached: bool
-) -> None:
+def _counter_signature_check(decision: Decision, holder: ContractSignature, reports) -> None:
     """The buyer's file must carry a signature of its own, beside the holder's; and the
     contract is concluded by it: one dated (by its timestamp, else by the time its software
     claims) before the standstill's end does not conclude it, even uploaded after."""
-    # In a PDF, the holder's signatures come again in the buyer's file: each is skipped once
-    # (two alike: one of them is new). A detached jeton holds the buyer's signatures only
-    # (``_replay_check`` refused the holder's own).
-    known = (
-        collections.Counter() if detached else collections.Counter(_signature_key(r) for r in holder.reports)
-    )
+    # The holder's signatures may come again in the buyer's file (a PDF signed twice, a
+    # .p7s with the buyer's counter-signature): each is skipped once (two alike: one of
+    # them is new).
+    known = collections.Counter(_signature_key(r) for r in holder.reports)
     new = []
     for report in reports:
         key = _signature_key(report_to_json(report))
@@ -367,7 +365,12 @@ def _signature_values(detached: bytes) -> set[bytes]:
     try:
         signed_data = cms_load(detached)
         if signed_data is not None:
-            values.update(bytes(info["signature"].native) for info in signed_data["signer_infos"])
+            for info in signed_data["signer_infos"]:
+                values.add(bytes(info["signature"].native))
+                # A counter-signature (RFC 5652 § 11.4) is its signer's own signature.
+                for attribute in info["unsigned_attrs"] or []:
+                    if attribute["type"].native == "counter_signature":
+                        values.update(bytes(counter["signature"].native) for counter in attribute["values"])
     except Exception:  # noqa: BLE001, S110 - not CMS
         pass
     if not values and b"<" in detached[:512]:
@@ -491,7 +494,7 @@ def contract_signature_upload(
     )
     verdict = reports_verdict(reports)
     if party == ContractParty.BUYER:
-        _counter_signature_check(decision, holder, reports, detached=detached_data is not None)
+        _counter_signature_check(decision, holder, reports)
 
     with transaction.atomic():
         locked = Decision.objects.select_for_update(of=("self",)).get(pk=decision.pk)
