@@ -332,6 +332,22 @@ def _counter_signature_check(decision: Decision, holder: ContractSignature, repo
             known[key] -= 1
             continue
         new.append(report)
+    # The buyer signs with a certificate of its own: the holder's (from any of its uploads,
+    # superseded ones too) is the company's, never the buyer's.
+    holder_certificates = {
+        (r.get("serial_number"), r.get("issuer"))
+        for upload in decision.signatures.filter(party=ContractParty.HOLDER)
+        for r in upload.reports
+        if r.get("serial_number")
+    }
+    if any((r.serial_number, r.issuer) in holder_certificates for r in new):
+        raise ContractError(
+            _(
+                "Cette contresignature est faite avec le certificat du titulaire : l'acheteur contresigne "
+                "avec son propre certificat."
+            ),
+            field="file",
+        )
     if not new:
         raise ContractError(
             _(

@@ -244,9 +244,11 @@ def test_no_letter_goes_once_the_consultation_is_declared_sans_suite(
     consultation_cancel(consultation=consultation_with_lots, user=buyer.user, reason="Besoin disparu.")
     # THEN the letters of the old decision are refused, and nothing is sent
     messages_before = Message.objects.count()
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(DecisionError, match="la consultation est « Sans suite »"):
-            letters_send(user=buyer.user, decision=decision)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(DecisionError, match="la consultation est « Sans suite »"),
+    ):
+        letters_send(user=buyer.user, decision=decision)
     assert Message.objects.count() == messages_before
     decision.refresh_from_db()
     assert decision.letters_sent_at is None

@@ -105,7 +105,7 @@ def test_the_winner_signs_the_acte_d_engagement_and_the_buyer_counter_signs_then
     # WHEN it downloads the holder's file, counter-signs it with its own tool and uploads it
     holder_file = downloaded(page, "Télécharger le fichier signé par le titulaire")
     assert holder_file == signed
-    countersigned = sign(holder_file, pki.signer, pki, field_name="Acheteur")
+    countersigned = sign(holder_file, pki.agent, pki, field_name="Acheteur")
     upload_signed(page, block, "acte-engagement-contresigne.pdf", countersigned)
     block.get_by_role("button", name="Déposer la contresignature").click()
 

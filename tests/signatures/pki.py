@@ -175,6 +175,8 @@ class Pki:
     tsa: Identity
     foreign_root: Identity
     foreign_signer: Identity
+    # The buyer's agent, who counter-signs the contract with a certificate of its own.
+    agent: Identity
     crls: list[x509.CertificateRevocationList]
 
     @property
@@ -208,8 +210,9 @@ def make_pki() -> Pki:
     )
     foreign_root = issue("Racine inconnue", organisation="Ailleurs", ca=True)
     foreign_signer = issue("Inès Inconnue", issuer=foreign_root, organisation="Ailleurs SAS")
+    agent = issue("Agent Acheteur", issuer=intermediate, organisation="Ville de test", crl_url=CA_CRL_URL)
     crls = [crl(intermediate, [(revoked.certificate, REVOKED_ON)]), crl(root)]
-    return Pki(root, intermediate, signer, expired, revoked, tsa, foreign_root, foreign_signer, crls)
+    return Pki(root, intermediate, signer, expired, revoked, tsa, foreign_root, foreign_signer, agent, crls)
 
 
 # --- Signing in the three formats -----------------------------------------------------------

@@ -170,7 +170,7 @@ def test_an_untrusted_signature_is_kept_shown_invalid_and_cannot_be_counter_sign
     assert "invalide" in page and "Inès Inconnue" in page
     assert "Cette signature ne compte pas" in page
 
-    countersigned = test_pki.pades(file_of(signature), pki.signer, pki, field_name="Acheteur")
+    countersigned = test_pki.pades(file_of(signature), pki.agent, pki, field_name="Acheteur")
     with pytest.raises(ContractError, match="signé par le titulaire avec une signature valide"):
         contract_signature_upload(
             user=buyer.user, decision=decision, party=ContractParty.BUYER, file=upload(countersigned)
@@ -271,7 +271,7 @@ def test_the_buyer_counter_signs_the_holders_file_then_the_contract_is_signed_an
     decision, company_user, buyer, pki, clock, django_capture_on_commit_callbacks
 ):
     holder = holder_signs(decision, company_user, pki)
-    countersigned = test_pki.pades(file_of(holder), pki.signer, pki, field_name="Acheteur")
+    countersigned = test_pki.pades(file_of(holder), pki.agent, pki, field_name="Acheteur")
 
     signature = contract_signature_upload(
         user=buyer.user, decision=decision, party=ContractParty.BUYER, file=upload(countersigned)
@@ -292,7 +292,7 @@ def test_the_buyer_counter_signs_the_holders_file_then_the_contract_is_signed_an
 
 def test_the_buyer_must_sign_the_holders_file_not_the_blank_acte(decision, company_user, buyer, pki):
     holder_signs(decision, company_user, pki)
-    blank_signed = test_pki.pades(contract_document(decision), pki.signer, pki, field_name="Acheteur")
+    blank_signed = test_pki.pades(contract_document(decision), pki.agent, pki, field_name="Acheteur")
 
     with pytest.raises(ContractError, match="ne contient pas la contresignature"):
         contract_signature_upload(
@@ -321,7 +321,7 @@ def test_an_agent_who_may_not_decide_cannot_counter_sign(decision, company_user,
     from django.core.exceptions import PermissionDenied
 
     holder = holder_signs(decision, company_user, pki)
-    countersigned = test_pki.pades(file_of(holder), pki.signer, pki, field_name="Acheteur")
+    countersigned = test_pki.pades(file_of(holder), pki.agent, pki, field_name="Acheteur")
     with pytest.raises(PermissionDenied):
         contract_signature_upload(
             user=validator.user, decision=decision, party=ContractParty.BUYER, file=upload(countersigned)
@@ -407,7 +407,7 @@ def test_the_decisions_page_shows_the_holders_report_and_takes_the_counter_signa
     holder_file = client.get(file_url).content
     assert holder_file == file_of(holder)
 
-    countersigned = test_pki.pades(holder_file, pki.signer, pki, field_name="Acheteur")
+    countersigned = test_pki.pades(holder_file, pki.agent, pki, field_name="Acheteur")
     response = client.post(
         reverse("contracts:contract_buyer", args=[decision.consultation.pk, decision.pk]),
         {f"contract-{decision.pk}-file": SimpleUploadedFile("contresigne.pdf", countersigned)},

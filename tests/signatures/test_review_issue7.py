@@ -178,7 +178,7 @@ def test_the_buyers_own_detached_counter_signature_is_accepted(decision, company
         party=ContractParty.BUYER,
         file=SimpleUploadedFile("acte.pdf", document),
         # Not a CAdES by the same key: signed in the same second it would be the very same signature.
-        detached=SimpleUploadedFile("contresignature.xml", test_pki.xades(document, "acte.pdf", pki.signer)),
+        detached=SimpleUploadedFile("contresignature.xml", test_pki.xades(document, "acte.pdf", pki.agent)),
     )
 
     assert signature.verdict == "valid"

@@ -279,7 +279,7 @@ def test_a_counter_signature_timestamped_before_the_standstill_end_does_not_sign
     # Both parties sign now, during the standstill (the holder's file passed outside the
     # platform), and upload once it is over.
     holder_file = test_pki.pades(contract_document(decision), pki.signer, pki)
-    both = test_pki.pades(holder_file, pki.signer, pki, field_name="Contresignature")
+    both = test_pki.pades(holder_file, pki.agent, pki, field_name="Contresignature")
     clock.set(end + timedelta(hours=1))
     contract_signature_upload(
         user=company_user.user,
@@ -520,7 +520,7 @@ def test_the_detached_signatures_of_the_contract_can_be_downloaded(
 
     document = contract_document(decision)
     holder_jeton = test_pki.cades(document, pki.signer, pki)
-    buyer_jeton = test_pki.xades(document, "acte.pdf", pki.signer)
+    buyer_jeton = test_pki.xades(document, "acte.pdf", pki.agent)
     contract_signature_upload(
         user=company_user.user,
         decision=decision,
@@ -723,3 +723,29 @@ def test_a_counter_signature_moved_onto_another_signature_is_invalid(pki):
     counter = [r for r in reports if r.signer_name == "Agent Acheteur"]
     assert [r.verdict for r in counter] == [Verdict.INVALID], [r.summary() for r in reports]
     assert "contre-signature ne correspond pas" in " ".join(counter[0].reasons)
+
+
+def test_the_buyer_cannot_counter_sign_with_the_holders_certificate(decision, company_user, buyer, pki):
+    document = contract_document(decision)
+    contract_signature_upload(
+        user=company_user.user,
+        decision=decision,
+        party=ContractParty.HOLDER,
+        file=SimpleUploadedFile("acte.pdf", document),
+        detached=SimpleUploadedFile("acte.pdf.p7s", test_pki.cades(document, pki.signer, pki)),
+    )
+
+    # A new signature, but by the company's certificate (an old jeton of the holder, say)
+    with pytest.raises(ContractError, match="certificat du titulaire"):
+        contract_signature_upload(
+            user=buyer.user,
+            decision=decision,
+            party=ContractParty.BUYER,
+            file=SimpleUploadedFile("acte.pdf", document),
+            detached=SimpleUploadedFile(
+                "contresignature.xml", test_pki.xades(document, "acte.pdf", pki.signer)
+            ),
+        )
+
+    decision.refresh_from_db()
+    assert decision.signed_at is None
