@@ -84,8 +84,10 @@ def issue(
     policies=(),
     qualified=False,
     crl_url="",
+    extended_usages=(),
 ) -> Identity:
-    """A certificate for ``cn``: a self-signed root when ``issuer`` is None."""
+    """A certificate for ``cn``: a self-signed root when ``issuer`` is None; ``extended_usages``
+    (ExtendedKeyUsageOID values) for a certificate meant for something else than signing."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = _name(cn, organisation)
     issuer_key = issuer.key if issuer else key
@@ -121,6 +123,8 @@ def issue(
         builder = builder.add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
         )
+    if extended_usages:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(extended_usages)), critical=False)
     if policies:
         builder = builder.add_extension(
             x509.CertificatePolicies(

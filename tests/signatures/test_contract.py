@@ -13,66 +13,18 @@ from django.urls import reverse
 from audit.models import Event
 from awards.models import Outcome
 from awards.services.decisions import contract_notify, decision_record, standstill_end
-from awards.services.letters import letters_send
-from consultations.models import Consultation, ProcedureType
 from signatures.models import ContractParty, ContractSignature
 from signatures.report import Verdict
 from signatures.services import contract as contract_service
 from signatures.services.contract import ContractError, contract_document, contract_signature_upload
-from tests.awards.conftest import consultation_opened_make, deposit_received
+from tests.awards.conftest import deposit_received
 from tests.awards.test_report import pdf_text
 from tests.conftest import login_verified
 
 from . import pki as test_pki
-from .pki import NOW
+from .contracts import awarded_with_letters
 
-
-@pytest.fixture(scope="module")
-def pki():
-    return test_pki.make_pki()
-
-
-@pytest.fixture
-def consultation_opened(buyer, clock):
-    return consultation_opened_make(buyer, clock)
-
-
-@pytest.fixture(autouse=True)
-def _trust_the_test_pki(monkeypatch, pki):
-    monkeypatch.setattr(
-        contract_service, "_trust", lambda: {"trust_roots": pki.trust_roots, "crls": pki.crls}
-    )
-
-
-def awarded_with_letters(consultation, buyer, company_user, capture, *, members=()):
-    Consultation.objects.filter(pk=consultation.pk).update(procedure_type=ProcedureType.OPEN_TENDER)
-    consultation.refresh_from_db()
-    deposit = deposit_received(consultation, company_user, members=members)
-    decision = decision_record(
-        user=buyer.user,
-        consultation=consultation,
-        lot=None,
-        outcome=Outcome.AWARDED,
-        deposit=deposit,
-        amount=D("250000"),
-        duration_months=24,
-    )
-    with capture(execute=True):
-        letters_send(user=buyer.user, decision=decision, electronic=True)
-    decision.refresh_from_db()
-    return decision
-
-
-@pytest.fixture
-def decision(consultation_opened, buyer, company_user, clock, django_capture_on_commit_callbacks):
-    decision = awarded_with_letters(
-        consultation_opened, buyer, company_user, django_capture_on_commit_callbacks
-    )
-    # The test PKI signs at the real time: the platform's clock is put just after it, long
-    # after the standstill.
-    assert standstill_end(decision) < NOW
-    clock.set(NOW + timedelta(minutes=5))
-    return decision
+pytestmark = pytest.mark.usefixtures("contract_trust")
 
 
 def upload(data: bytes, name: str = "acte-engagement-signe.pdf") -> SimpleUploadedFile:

@@ -3,56 +3,16 @@ defects found, each with the behaviour a user would notice."""
 
 import io
 import zipfile
-from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from signatures.models import ContractParty
-from signatures.services import contract as contract_service
 from signatures.services.contract import ContractError, contract_document, contract_signature_upload
 
 from . import pki as test_pki
-from .pki import NOW
-from .test_contract import awarded_with_letters
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def pki():
-    return test_pki.make_pki()
-
-
-@pytest.fixture
-def consultation_opened(buyer, clock):
-    from tests.awards.conftest import consultation_opened_make
-
-    return consultation_opened_make(buyer, clock)
-
-
-@pytest.fixture(autouse=True)
-def _trust_the_test_pki(monkeypatch, pki):
-    monkeypatch.setattr(
-        contract_service, "_trust", lambda: {"trust_roots": pki.trust_roots, "crls": pki.crls}
-    )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def decision(consultation_opened, buyer, company_user, clock, django_capture_on_commit_callbacks):
-    decision = awarded_with_letters(
-        consultation_opened, buyer, company_user, django_capture_on_commit_callbacks
-    )
-    clock.set(NOW + timedelta(minutes=5))
-    return decision
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("contract_trust", "fresh_throttle")]
 
 
 def _bomb(size: int, name: str = "rien.bin") -> bytes:

@@ -5,55 +5,17 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from signatures.models import ContractParty
 from signatures.report import Verdict
-from signatures.services import contract as contract_service
 from signatures.services.contract import ContractError, contract_document, contract_signature_upload
 from signatures.verify import signature_verify
 
 from . import pki as test_pki
 from .pki import NOW
-from .test_contract import awarded_with_letters
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def pki():
-    return test_pki.make_pki()
-
-
-@pytest.fixture
-def consultation_opened(buyer, clock):
-    from tests.awards.conftest import consultation_opened_make
-
-    return consultation_opened_make(buyer, clock)
-
-
-@pytest.fixture(autouse=True)
-def _trust_the_test_pki(monkeypatch, pki):
-    monkeypatch.setattr(
-        contract_service, "_trust", lambda: {"trust_roots": pki.trust_roots, "crls": pki.crls}
-    )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def decision(consultation_opened, buyer, company_user, clock, django_capture_on_commit_callbacks):
-    decision = awarded_with_letters(
-        consultation_opened, buyer, company_user, django_capture_on_commit_callbacks
-    )
-    clock.set(NOW + timedelta(minutes=5))
-    return decision
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("contract_trust", "fresh_throttle")]
 
 
 def p7m(data: bytes, identity, pki) -> bytes:
@@ -349,43 +311,11 @@ def test_a_signature_timestamp_is_judged_at_the_platforms_clock(pki):
 
 def _website_certificate(pki) -> test_pki.Identity:
     """A TLS server certificate (extended key usage « serverAuth » only) from the trusted CA."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    issuer = pki.intermediate
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.dupont-btp.example")]))
-        .issuer_name(issuer.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
-        .not_valid_after(NOW + timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
-        )
-        .sign(issuer.key, hashes.SHA256())
+    return test_pki.issue(
+        "www.dupont-btp.example", issuer=pki.intermediate, extended_usages=[ExtendedKeyUsageOID.SERVER_AUTH]
     )
-    return test_pki.Identity(key, certificate, [issuer.certificate, *issuer.chain])
 
 
 def test_a_website_certificate_does_not_make_a_valid_signature(pki):
