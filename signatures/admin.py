@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from config import clock
+from consultations.admin import ReadOnlyAdmin
 
 from .forms import TrustedCertificateForm, TrustedListImportForm
 from .models import ContractSignature, PlatformSealCertificate, TrustedCertificate
@@ -152,7 +153,7 @@ class TrustedCertificateAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContractSignature)
-class ContractSignatureAdmin(admin.ModelAdmin):
+class ContractSignatureAdmin(ReadOnlyAdmin):
     """The signed contracts: kept as the platform verified them; changed only by the flow."""
 
     list_display = ["decision", "party", "name", "verdict", "uploaded_at", "superseded"]
@@ -172,18 +173,9 @@ class ContractSignatureAdmin(admin.ModelAdmin):
         "superseded",
     ]
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PlatformSealCertificate)
-class PlatformSealCertificateAdmin(admin.ModelAdmin):
+class PlatformSealCertificateAdmin(ReadOnlyAdmin):
     """The certificates the platform sealed with, written by the platform only: read only.
     A certificate is retired with ``manage.py platform_seal_retire``."""
 
@@ -198,12 +190,3 @@ class PlatformSealCertificateAdmin(admin.ModelAdmin):
         "certificate_pem",
         "roots_pem",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
