@@ -104,10 +104,11 @@ def notice_pdf(decision: Decision) -> bytes:
     from django.core.cache import cache
     from weasyprint import HTML
 
-    from signatures.platform import pdf_seal_or_unsealed
+    from signatures.platform import pdf_seal_or_unsealed, seal_fingerprint
 
     html = notice_html(decision)
-    key = "award-notice:" + hashlib.sha256(html.encode("utf-8")).hexdigest()
+    # The seal's certificate is in the key: after a rotation or a retirement, a new seal.
+    key = f"award-notice:{seal_fingerprint()}:" + hashlib.sha256(html.encode("utf-8")).hexdigest()
     cached = cache.get(key)
     if cached is not None:
         return cached

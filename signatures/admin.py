@@ -12,7 +12,7 @@ from config import clock
 from consultations.admin import ReadOnlyAdmin
 
 from .forms import TrustedCertificateForm, TrustedListImportForm
-from .models import ContractSignature, PlatformSealCertificate, TrustedCertificate
+from .models import ContractSignature, PlatformSealCertificate, PlatformSealedDocument, TrustedCertificate
 from .trust import (
     TrustError,
     certificate_change,
@@ -190,3 +190,12 @@ class PlatformSealCertificateAdmin(ReadOnlyAdmin):
         "certificate_pem",
         "roots_pem",
     ]
+
+
+@admin.register(PlatformSealedDocument)
+class PlatformSealedDocumentAdmin(ReadOnlyAdmin):
+    """The documents the platform sealed (their SHA-256 as issued), written by the platform only."""
+
+    list_display = ["reason", "sha256", "certificate", "sealed_at"]
+    search_fields = ["sha256", "reason"]
+    list_select_related = ["certificate"]

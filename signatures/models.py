@@ -130,3 +130,27 @@ class PlatformSealCertificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.fingerprint_sha256[:16]}…)"
+
+
+class PlatformSealedDocument(models.Model):
+    """A document the platform sealed: its SHA-256 as issued. Once a seal certificate is
+    retired (its key feared compromised), its seals are recognised only for the documents
+    found here: whoever stole the key could backdate a timestamp, not write this register."""
+
+    sha256 = models.CharField(_("SHA-256"), max_length=64, unique=True)
+    certificate = models.ForeignKey(
+        PlatformSealCertificate,
+        on_delete=models.PROTECT,
+        related_name="documents",
+        verbose_name=_("certificat de cachet"),
+    )
+    reason = models.CharField(_("motif"), max_length=255)
+    sealed_at = models.DateTimeField(_("scellé le"))
+
+    class Meta:
+        verbose_name = _("document scellé par la plateforme")
+        verbose_name_plural = _("documents scellés par la plateforme")
+        ordering = ["-sealed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.sha256[:16]}…)"

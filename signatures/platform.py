@@ -220,17 +220,16 @@ def _generate(directory: Path) -> None:
     logger.info("Platform PKI generated in %s", directory)
 
 
-def _load_key(path: Path):
-    data = path.read_bytes()
+def _load_key(data: bytes):
     for secret in secret_box.platform_secrets():
         try:
             return serialization.load_pem_private_key(data, password=_key_password(secret))
         except ValueError:
             continue
     raise ImproperlyConfigured(
-        f"La clé {path} de la plateforme ne s'ouvre ni avec DJANGO_SECRET_KEY ni avec ses "
-        "anciennes valeurs : remettez l'ancienne clé secrète, ou supprimez le dossier pour en "
-        "générer une nouvelle (les accusés déjà émis ne se vérifieront plus)."
+        f"Une clé de {settings.PLATFORM_PKI_DIR} ne s'ouvre ni avec DJANGO_SECRET_KEY ni avec ses "
+        "anciennes valeurs : remettez l'ancienne clé secrète, ou renouvelez le cachet avec "
+        "« manage.py platform_seal_rotate » (les documents déjà scellés restent vérifiables)."
     )
 
 
@@ -258,10 +257,15 @@ def _embedded_generation() -> tuple[int, int]:
 
 def _embedded_pki() -> tuple:
     directory = Path(settings.PLATFORM_PKI_DIR)
-    root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
-    seal = x509.load_pem_x509_certificate((directory / "seal.pem").read_bytes())
-    tsa = x509.load_pem_x509_certificate((directory / "tsa.pem").read_bytes())
-    return root, seal, _load_key(directory / "seal-key.pem"), tsa, _load_key(directory / "tsa-key.pem")
+    # Read under the lock: a rotation in another process never leaves half a set to read.
+    with _pki_lock(directory):
+        if not all((directory / name).exists() for name in _FILES):
+            _generate(directory)
+        files = {name: (directory / name).read_bytes() for name in _FILES}
+    root = x509.load_pem_x509_certificate(files["root.pem"])
+    seal = x509.load_pem_x509_certificate(files["seal.pem"])
+    tsa = x509.load_pem_x509_certificate(files["tsa.pem"])
+    return root, seal, _load_key(files["seal-key.pem"]), tsa, _load_key(files["tsa-key.pem"])
 
 
 def _pem_bundle(path: str) -> list[x509.Certificate]:
@@ -335,6 +339,11 @@ def _identity() -> _Identity:
     )
 
 
+def seal_fingerprint() -> str:
+    """The SHA-256 fingerprint (hex) of the certificate the platform seals with now."""
+    return _identity().seal_certificate.fingerprint(hashes.SHA256()).hex()
+
+
 def trust_roots() -> list[x509.Certificate]:
     """The certificates that the platform's seals and timestamps chain to: the configured
     roots, and those of every seal certificate it used before (what it sealed before a
@@ -347,13 +356,13 @@ def trust_roots() -> list[x509.Certificate]:
     return list(roots.values())
 
 
-def _identity_in_use() -> _Identity:
-    """The identity, noted in the history of seal certificates before it signs anything."""
+def _identity_in_use():
+    """The identity and its row in the history of seal certificates, noted before it signs
+    anything (``ImproperlyConfigured`` if that certificate is retired)."""
     from .platform_history import history_record
 
     identity = _identity()
-    history_record(identity.seal_certificate, identity.roots)
-    return identity
+    return identity, history_record(identity.seal_certificate, identity.roots)
 
 
 def embedded_rotate(*, grace: timedelta = timedelta(minutes=1)) -> tuple[x509.Certificate, x509.Certificate]:
@@ -369,7 +378,12 @@ def embedded_rotate(*, grace: timedelta = timedelta(minutes=1)) -> tuple[x509.Ce
     now = clock.now()
     with _pki_lock(directory):
         old = x509.load_pem_x509_certificate((directory / "seal.pem").read_bytes())
-        retired = directory / "retired" / now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        retired = directory / "retired" / stamp
+        number = 1
+        while retired.exists():  # two rotations at one moment of the platform's clock
+            number += 1
+            retired = directory / "retired" / f"{stamp}-{number}"
         retired.mkdir(parents=True, mode=0o700)
         for name in ("root.pem", "seal.pem", "tsa.pem"):
             os.replace(directory / name, retired / name)
@@ -521,7 +535,8 @@ def timestamp_token(data: bytes) -> bytes:
     Raises ``OSError`` (pyHanko's ``TimestampRequestError``) when the external authority
     does not answer or refuses: the caller retries later.
     """
-    stamper = _timestamper(_identity_in_use())
+    identity, _row = _identity_in_use()
+    stamper = _timestamper(identity)
     token = asyncio.run(stamper.async_timestamp(hashlib.sha256(data).digest(), "sha256"))
     return token.dump()
 
@@ -562,7 +577,12 @@ def timestamp_covers(token: bytes, data: bytes) -> bool:
 def pdf_seal(pdf: bytes, *, reason: str, field_name: str = "Sceau") -> bytes:
     """The PDF with the platform's seal: PAdES B-T (signature of the whole file, and an
     RFC 3161 signature timestamp), added as an incremental update in an invisible field."""
-    return _pdf_seal_with(_identity_in_use(), pdf, reason=reason, field_name=field_name)
+    from .platform_history import history_document_record
+
+    identity, row = _identity_in_use()
+    sealed = _pdf_seal_with(identity, pdf, reason=reason, field_name=field_name)
+    history_document_record(row, sealed, reason)
+    return sealed
 
 
 def _pdf_seal_with(identity: _Identity, pdf: bytes, *, reason: str, field_name: str) -> bytes:
@@ -611,7 +631,10 @@ class PdfCheck:
 
 
 def _moment(value: datetime) -> str:
-    local = timezone.localtime(value)
+    try:
+        local = timezone.localtime(value)
+    except (OverflowError, ValueError):  # a date at the edge of the calendar
+        return value.isoformat()
     return _("%(date)s à %(time)s") % {"date": local.strftime("%d/%m/%Y"), "time": local.strftime("%H:%M:%S")}
 
 
@@ -622,28 +645,38 @@ def _signer_name(certificate) -> str:
         return ""
 
 
-def _retired_at(status) -> datetime | None:
-    from .platform_history import history_retired_at
+def _seal_status(status) -> tuple[bool, datetime | None]:
+    """(whether the signer's certificate is one the platform sealed with, its retirement)."""
+    from .platform_history import history_status
 
     if status.signing_cert is None:
-        return None
-    return history_retired_at(x509.load_der_x509_certificate(status.signing_cert.dump()))
+        return False, None
+    return history_status(x509.load_der_x509_certificate(status.signing_cert.dump()))
 
 
-def _status_check(embedded, status) -> PdfCheck:
+def _status_check(embedded, status, sha256: str) -> PdfCheck:
     from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    from .platform_history import history_document_known
 
     signer = _signer_name(status.signing_cert)
     timestamp = status.timestamp_validity
     timestamp_ok = timestamp is not None and timestamp.valid and timestamp.intact and timestamp.trusted
-    signed_at = timestamp.timestamp if timestamp_ok else status.signer_reported_dt
+    # Only a trusted timestamp dates a seal; what the signer wrote is not shown (and may be
+    # any date at all).
+    signed_at = timestamp.timestamp if timestamp_ok else None
     reason = str(embedded.sig_object.get("/Reason", ""))
     digest_ok = bool(status.intact and status.valid)
     whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     intact = digest_ok and whole_file
-    retired_at = _retired_at(status) if digest_ok and status.trusted and timestamp_ok else None
-    after_retirement = retired_at is not None and signed_at > retired_at
-    authentic = digest_ok and status.trusted and timestamp_ok and not after_retirement
+    checked = digest_ok and status.trusted and timestamp_ok
+    platform_seal, retired_at = _seal_status(status) if checked else (False, None)
+    # A retired certificate's key may have been stolen, with the timestamping key beside it:
+    # its seals count only for the documents the platform registered as issued.
+    after_retirement = retired_at is not None and (
+        signed_at > retired_at or not history_document_known(sha256)
+    )
+    authentic = checked and platform_seal and not after_retirement
     if not digest_ok:
         message = _(
             "Le document a été modifié après son scellement : son contenu ne correspond plus à la "
@@ -661,6 +694,16 @@ def _status_check(embedded, status) -> PdfCheck:
         )
     elif not timestamp_ok:
         message = _("L'horodatage de la signature est absent ou invalide.")
+    elif not platform_seal:
+        message = _(
+            "La signature n'est pas celle de la plateforme : son certificat n'est pas un certificat de "
+            "cachet de la plateforme."
+        )
+    elif after_retirement and signed_at <= retired_at:
+        message = _(
+            "Le certificat qui a scellé ce document a été retiré par la plateforme le %(retired)s, et ce "
+            "document ne figure pas parmi ceux qu'elle a scellés : il n'est pas reconnu."
+        ) % {"retired": _moment(retired_at)}
     elif after_retirement:
         message = _(
             "Le certificat qui a scellé ce document a été retiré par la plateforme le %(retired)s ; "
@@ -716,4 +759,4 @@ def pdf_check(pdf: bytes) -> PdfCheck:
             intact=False,
             message=_("La signature de ce PDF est illisible ou endommagée : le document n'est pas intègre."),
         )
-    return _status_check(embedded, status)
+    return _status_check(embedded, status, hashlib.sha256(pdf).hexdigest())

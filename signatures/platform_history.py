@@ -1,12 +1,14 @@
 """The platform's seal certificates over time: what it sealed with, so that what it sealed
 still verifies after a rotation, and when a certificate was retired.
 
-``history_record`` runs before the platform seals with a certificate (once per process and
-certificate); ``history_roots`` gives the roots of every certificate ever used, which
-``signatures.platform.trust_roots`` adds to the configured ones; ``history_retired_at``
-says from when a certificate's seals are no longer recognised.
+``history_record`` runs before the platform seals with a certificate;
+``history_document_record`` notes each document it sealed (its SHA-256 as issued);
+``history_roots`` gives the roots of every certificate ever used, which
+``signatures.platform.trust_roots`` adds to the configured ones; ``history_status`` says
+whether a certificate is one the platform sealed with, and from when it is retired.
 """
 
+import hashlib
 from datetime import datetime
 
 from cryptography import x509
@@ -17,10 +19,7 @@ from django.utils.translation import gettext as _
 
 from config import clock
 
-from .models import PlatformSealCertificate
-
-# Fingerprints this process has recorded (and found not retired).
-_recorded: set[str] = set()
+from .models import PlatformSealCertificate, PlatformSealedDocument
 
 
 def fingerprint(certificate: x509.Certificate) -> str:
@@ -35,14 +34,14 @@ def _certificates(pem: str) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(pem.encode("ascii")) if pem.strip() else []
 
 
-def history_record(certificate: x509.Certificate, roots) -> None:
-    """Note that the platform seals with ``certificate`` (chaining to ``roots``).
+def history_record(certificate: x509.Certificate, roots) -> PlatformSealCertificate:
+    """Note that the platform seals with ``certificate`` (chaining to ``roots``), at each
+    seal (one indexed query): a retirement by another process is seen at once, and a row
+    rolled back with its caller's transaction is written again next time.
 
     Raises ``ImproperlyConfigured`` when that certificate has been retired: the platform
     then refuses to seal rather than issue documents that would not verify."""
     key = fingerprint(certificate)
-    if key in _recorded:
-        return
     with transaction.atomic():
         row, created = PlatformSealCertificate.objects.get_or_create(
             fingerprint_sha256=key,
@@ -68,7 +67,30 @@ def history_record(certificate: x509.Certificate, roots) -> None:
             if added:
                 row.roots_pem += _pem(added)
                 row.save(update_fields=["roots_pem"])
-    _recorded.add(key)
+    return row
+
+
+def history_document_record(row: PlatformSealCertificate, sealed: bytes, reason: str) -> None:
+    """Note the SHA-256 of a document as the platform issued it, sealed with ``row``."""
+    with transaction.atomic():
+        PlatformSealedDocument.objects.get_or_create(
+            sha256=hashlib.sha256(sealed).hexdigest(),
+            defaults={"certificate": row, "reason": reason[:255], "sealed_at": clock.now()},
+        )
+
+
+def history_document_known(sha256: str) -> bool:
+    return PlatformSealedDocument.objects.filter(sha256=sha256).exists()
+
+
+def history_status(certificate: x509.Certificate) -> tuple[bool, datetime | None]:
+    """(whether the platform has sealed with ``certificate``, from when it is retired)."""
+    rows = list(
+        PlatformSealCertificate.objects.filter(fingerprint_sha256=fingerprint(certificate)).values_list(
+            "retired_at", flat=True
+        )[:1]
+    )
+    return bool(rows), rows[0] if rows else None
 
 
 def history_roots() -> list[x509.Certificate]:
@@ -78,15 +100,6 @@ def history_roots() -> list[x509.Certificate]:
         for certificate in _certificates(pem):
             roots.setdefault(fingerprint(certificate), certificate)
     return list(roots.values())
-
-
-def history_retired_at(certificate: x509.Certificate) -> datetime | None:
-    """From when seals of ``certificate`` are no longer recognised (None: not retired)."""
-    return (
-        PlatformSealCertificate.objects.filter(fingerprint_sha256=fingerprint(certificate))
-        .values_list("retired_at", flat=True)
-        .first()
-    )
 
 
 def history_retire(fingerprint_prefix: str, at: datetime) -> PlatformSealCertificate:
@@ -102,5 +115,4 @@ def history_retire(fingerprint_prefix: str, at: datetime) -> PlatformSealCertifi
     if row.retired_at is None or at < row.retired_at:
         row.retired_at = at
         row.save(update_fields=["retired_at"])
-    _recorded.discard(row.fingerprint_sha256)
     return row

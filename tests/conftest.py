@@ -54,11 +54,6 @@ def _media_in_tmp(settings, tmp_path):
 def _platform_pki_in_tmp(settings, tmp_path_factory):
     """The platform's own PKI (signatures/platform.py) is made once per run, never in var/."""
     settings.PLATFORM_PKI_DIR = tmp_path_factory.getbasetemp() / "platform-pki"
-    # The history of seal certificates is in the database, rolled back after each test:
-    # the process's memory of what it recorded goes with it.
-    from signatures import platform_history
-
-    platform_history._recorded.clear()
 
 
 class FakeClock:

@@ -65,7 +65,6 @@ def test_the_retire_command_stops_sealing_with_that_certificate(fresh_pki, clock
     platform.pdf_seal(a_pdf(), reason="Accusé de réception")
     [row] = PlatformSealCertificate.objects.all()
     call_command("platform_seal_retire", row.fingerprint_sha256[:20], verbosity=0)
-    platform_history_forget()
     with pytest.raises(ImproperlyConfigured, match="retiré"):
         platform.pdf_seal(a_pdf(), reason="Accusé de réception")
 
@@ -75,13 +74,6 @@ def test_the_retire_command_says_when_the_fingerprint_is_unknown(fresh_pki, cloc
 
     with pytest.raises(CommandError, match="Aucun certificat"):
         call_command("platform_seal_retire", "0" * 20, verbosity=0)
-
-
-def platform_history_forget():
-    """Another process: it has not yet noted the certificate in its memory."""
-    from signatures import platform_history
-
-    platform_history._recorded.clear()
 
 
 def test_a_seal_whose_certificate_has_since_expired_verifies_at_its_timestamp(
