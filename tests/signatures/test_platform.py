@@ -79,6 +79,16 @@ def make_certificate(cn, *, issuer=None, ca=False, time_stamping=False, not_afte
     return key, builder.sign(issuer_key, hashes.SHA256())
 
 
+def seal_configure(settings, path, seal_key, seal, chain, password: str = "mot de passe"):
+    """The platform seals with a PKCS#12 file of ``seal`` (and its ``chain``) written at ``path``."""
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"cachet", seal_key, seal, list(chain), serialization.BestAvailableEncryption(password.encode())
+        )
+    )
+    settings.PLATFORM_SEAL_PKCS12, settings.PLATFORM_SEAL_PASSWORD = str(path), password
+
+
 def _signer(key, certificate, chain=()):
     from pyhanko.sign import signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -277,12 +287,7 @@ def production(settings, tmp_path, clock):
     root_key, root = make_certificate("Autorité de certification de test", ca=True)
     seal_key, seal = make_certificate("Cachet serveur de test", issuer=(root_key, root))
     tsa_key, tsa = make_certificate("Horodatage de test", issuer=(root_key, root), time_stamping=True)
-    p12 = tmp_path / "cachet.p12"
-    p12.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"cachet", seal_key, seal, [root], serialization.BestAvailableEncryption(b"mot de passe")
-        )
-    )
+    seal_configure(settings, tmp_path / "cachet.p12", seal_key, seal, [root])
     roots = tmp_path / "racines.pem"
     roots.write_bytes(root.public_bytes(serialization.Encoding.PEM))
     handler = type("Handler", (_AuthorityHandler,), {"requests": []})
@@ -294,8 +299,6 @@ def production(settings, tmp_path, clock):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    settings.PLATFORM_SEAL_PKCS12 = str(p12)
-    settings.PLATFORM_SEAL_PASSWORD = "mot de passe"
     settings.PLATFORM_SEAL_TRUST_ROOTS = str(roots)
     settings.TIMESTAMP_URL = f"http://127.0.0.1:{server.server_address[1]}/tsa"
     yield {"root": root, "handler": handler}

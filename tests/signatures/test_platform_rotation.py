@@ -4,15 +4,13 @@ retired certificate's later seals do not, and an expired one is judged at its ti
 from datetime import timedelta
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
 from signatures import platform
 from signatures.models import PlatformSealCertificate
 from signatures.platform_history import fingerprint
-from tests.signatures.test_platform import a_pdf, make_certificate
+from tests.signatures.test_platform import a_pdf, make_certificate, seal_configure
 
 pytestmark = pytest.mark.django_db
 
@@ -76,21 +74,22 @@ def test_the_retire_command_says_when_the_fingerprint_is_unknown(fresh_pki, cloc
         call_command("platform_seal_retire", "0" * 20, verbosity=0)
 
 
-def test_a_seal_whose_certificate_has_since_expired_verifies_at_its_timestamp(
-    fresh_pki, settings, tmp_path, clock
-):
-    # GIVEN a production seal certificate valid one more day, timestamps by the embedded authority
+def short_lived_seal(settings, tmp_path, clock):
+    """The platform seals with a production certificate valid one more day (timestamps by
+    the embedded authority); returns that certificate."""
     root_key, root = make_certificate("Autorité de certification de test", ca=True)
     seal_key, seal = make_certificate(
         "Cachet de courte durée", issuer=(root_key, root), not_after=clock() + timedelta(days=1)
     )
-    p12 = tmp_path / "cachet.p12"
-    p12.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"cachet", seal_key, seal, [root], serialization.BestAvailableEncryption(b"secret")
-        )
-    )
-    settings.PLATFORM_SEAL_PKCS12, settings.PLATFORM_SEAL_PASSWORD = str(p12), "secret"
+    seal_configure(settings, tmp_path / "cachet.p12", seal_key, seal, [root])
+    return seal
+
+
+def test_a_seal_whose_certificate_has_since_expired_verifies_at_its_timestamp(
+    fresh_pki, settings, tmp_path, clock
+):
+    # GIVEN a production seal certificate valid one more day, timestamps by the embedded authority
+    seal = short_lived_seal(settings, tmp_path, clock)
     sealed = platform.pdf_seal(a_pdf(), reason="Accusé de réception")
     # WHEN the certificate has expired
     clock.advance(days=30)

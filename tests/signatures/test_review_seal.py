@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from asn1crypto import cms, core
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -19,7 +17,8 @@ from django.db import transaction
 
 from signatures import platform
 from signatures.models import PlatformSealCertificate
-from tests.signatures.test_platform import _AuthorityHandler, _signer, a_pdf, make_certificate
+from tests.signatures.test_platform import _AuthorityHandler, _signer, a_pdf, make_certificate, seal_configure
+from tests.signatures.test_platform_rotation import short_lived_seal
 
 pytestmark = pytest.mark.django_db
 
@@ -59,12 +58,7 @@ def production_ca(settings, tmp_path, clock):
     tsa_key, tsa = make_certificate(
         "Horodatage public de l'autorité", issuer=(root_key, root), time_stamping=True
     )
-    p12 = tmp_path / "cachet.p12"
-    p12.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"cachet", seal_key, seal, [root], serialization.BestAvailableEncryption(b"mot de passe")
-        )
-    )
+    seal_configure(settings, tmp_path / "cachet.p12", seal_key, seal, [root])
     handler = type("Handler", (_AuthorityHandler,), {"requests": []})
     handler.stamper = DummyTimeStamper(
         tsa_cert=platform._asn1(tsa),
@@ -74,8 +68,6 @@ def production_ca(settings, tmp_path, clock):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    settings.PLATFORM_SEAL_PKCS12 = str(p12)
-    settings.PLATFORM_SEAL_PASSWORD = "mot de passe"
     settings.TIMESTAMP_URL = f"http://127.0.0.1:{server.server_address[1]}/tsa"
     yield {"root": (root_key, root)}
     server.shutdown()
@@ -230,17 +222,7 @@ def test_a_seal_made_after_its_certificate_expired_is_refused_despite_a_trusted_
     fresh_pki, settings, tmp_path, clock
 ):
     # GIVEN a production seal certificate valid one more day, timestamps by the embedded authority
-    root_key, root = make_certificate("Autorité de certification de test", ca=True)
-    seal_key, seal = make_certificate(
-        "Cachet de courte durée", issuer=(root_key, root), not_after=clock() + timedelta(days=1)
-    )
-    p12 = tmp_path / "cachet.p12"
-    p12.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"cachet", seal_key, seal, [root], serialization.BestAvailableEncryption(b"secret")
-        )
-    )
-    settings.PLATFORM_SEAL_PKCS12, settings.PLATFORM_SEAL_PASSWORD = str(p12), "secret"
+    short_lived_seal(settings, tmp_path, clock)
     platform.pdf_seal(a_pdf(), reason="Accusé de réception")
     identity = platform._identity()
     # WHEN someone holding the expired key seals a month later, with a genuine timestamp of then
