@@ -16,7 +16,16 @@ from cryptography.hazmat.primitives import hashes
 from django.utils.translation import gettext as _
 
 from .report import SignatureFormat
-from .verify_chain import Evidence, Trust, assess, from_asn1, to_asn1, within_validity
+from .verify_chain import (
+    MAX_SIGNATURES,
+    Evidence,
+    Trust,
+    assess,
+    beyond_limit,
+    from_asn1,
+    to_asn1,
+    within_validity,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +122,10 @@ def _one_signer(signed_data: cms.SignedData, signer_info) -> cms.SignedData:
     return copy
 
 
-# A signature counter-signing a counter-signature… is followed this deep at most.
+# A signature counter-signing a counter-signature… is followed this deep at most, and no
+# more than this many counter-signatures are verified in one file (each costs a full check).
 _COUNTER_SIGNATURE_DEPTH = 3
+_COUNTER_SIGNATURES_MAX = 20
 
 
 def _certificate_of(signer_info, certificates: list[x509.Certificate]) -> x509.Certificate | None:
@@ -168,14 +179,20 @@ def _counter_signature_intact(counter, parent_value: bytes, certificate: x509.Ce
     return True
 
 
-def _counter_signatures(signer_info, certificates, name, signature_name, trust, depth: int = 1) -> list:
+def _counter_signatures(
+    signer_info, certificates, name, signature_name, trust, depth: int = 1, budget=None
+) -> list:
     """The reports of the counter-signatures of ``signer_info`` (unsigned attribute
     « countersignature »): each is a signature of its own, by its own signer."""
+    budget = budget if budget is not None else [_COUNTER_SIGNATURES_MAX]
     reports = []
     for attribute in signer_info["unsigned_attrs"] or []:
         if attribute["type"].native != "counter_signature":
             continue
         for counter in attribute["values"]:
+            if budget[0] <= 0:
+                return reports
+            budget[0] -= 1
             evidence = Evidence(
                 format=SignatureFormat.CADES,
                 file_name=name,
@@ -209,7 +226,9 @@ def _counter_signatures(signer_info, certificates, name, signature_name, trust, 
                 evidence.claimed_time = times[0] if times else None
             reports.append(assess(evidence, trust))
             if depth < _COUNTER_SIGNATURE_DEPTH:
-                reports += _counter_signatures(counter, certificates, name, signature_name, trust, depth + 1)
+                reports += _counter_signatures(
+                    counter, certificates, name, signature_name, trust, depth + 1, budget
+                )
     return reports
 
 
@@ -260,7 +279,9 @@ def verify_cades(
 
     timestamps = validation_context(trust)
     reports = []
-    for signer_info in signed_data["signer_infos"]:
+    budget = [_COUNTER_SIGNATURES_MAX]
+    signer_infos = list(signed_data["signer_infos"])
+    for signer_info in signer_infos[:MAX_SIGNATURES]:
         evidence = Evidence(
             format=SignatureFormat.CADES,
             file_name=name,
@@ -305,7 +326,8 @@ def verify_cades(
             )
         timing(evidence, status)
         reports.append(assess(evidence, trust))
-        reports += _counter_signatures(signer_info, certificates, name, signature_name, trust)
+        reports += _counter_signatures(signer_info, certificates, name, signature_name, trust, budget=budget)
+    reports += beyond_limit(name, SignatureFormat.CADES, len(signer_infos) - MAX_SIGNATURES)
     if not reports:
         evidence = Evidence(
             format=SignatureFormat.CADES,

@@ -58,6 +58,31 @@ _POLICY_LABELS = {
 }
 
 
+# A file may carry countless signatures (or one repeated in many places): past this many,
+# the others are not verified (each costs a full verification) and one report says so.
+MAX_SIGNATURES = 20
+
+
+def beyond_limit(name: str, signature_format: str, count: int) -> list[SignatureReport]:
+    """[] when ``count`` signatures were left out, else the one report that says so."""
+    if count <= 0:
+        return []
+    return [
+        SignatureReport(
+            file_name=name,
+            verdict=Verdict.UNKNOWN,
+            format=signature_format,
+            reasons=[
+                _(
+                    "Ce fichier porte %(count)s autres signatures : au-delà de %(max)s, elles ne sont pas "
+                    "vérifiées par la plateforme."
+                )
+                % {"count": count, "max": MAX_SIGNATURES}
+            ],
+        )
+    ]
+
+
 @dataclass
 class Trust:
     """What the caller trusts, and when the check happens."""

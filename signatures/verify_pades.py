@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from .report import SignatureFormat, SignatureReport, Verdict, moment
 from .verify_cades import any_key_usage, cryptographic_context, timing, validation_context
-from .verify_chain import Evidence, Trust, assess, from_asn1
+from .verify_chain import MAX_SIGNATURES, Evidence, Trust, assess, beyond_limit, from_asn1
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +81,6 @@ def _integrity(evidence: Evidence, status) -> None:
     evidence.intact = digest_ok and later_changes_ok
 
 
-# A PDF may repeat one signature in countless fields, or carry countless signatures: past
-# this many, the others are not verified (each costs a full verification).
-MAX_SIGNATURES = 50
-
-
 def _contents(embedded) -> bytes:
     try:
         return bytes(embedded.sig_object.get("/Contents", b""))
@@ -130,9 +125,8 @@ def verify_pades(document: bytes, name: str, signatures, trust: Trust) -> list:
             continue  # one signature shown in several fields: verified once
         seen.add(contents)
         unique.append(embedded)
-    archive_notes = [_document_timestamp_note(e, timestamps) for e in unique if is_document_timestamp(e)][
-        :MAX_SIGNATURES
-    ]
+    archives = [e for e in unique if is_document_timestamp(e)][:MAX_SIGNATURES]
+    archive_notes = [_document_timestamp_note(e, timestamps) for e in archives]
     signatures = [e for e in unique if not is_document_timestamp(e)]
     skipped = len(signatures) - MAX_SIGNATURES
     signatures = signatures[:MAX_SIGNATURES]
@@ -175,19 +169,5 @@ def verify_pades(document: bytes, name: str, signatures, trust: Trust) -> list:
         timing(evidence, status)
         evidence.notes += archive_notes
         reports.append(assess(evidence, trust))
-    if skipped > 0:
-        reports.append(
-            SignatureReport(
-                file_name=name,
-                verdict=Verdict.UNKNOWN,
-                format=SignatureFormat.PADES,
-                reasons=[
-                    _(
-                        "Ce PDF porte %(count)s autres signatures : au-delà de %(max)s, elles ne sont pas "
-                        "vérifiées par la plateforme."
-                    )
-                    % {"count": skipped, "max": MAX_SIGNATURES}
-                ],
-            )
-        )
+    reports += beyond_limit(name, SignatureFormat.PADES, skipped)
     return reports

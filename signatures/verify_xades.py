@@ -30,7 +30,16 @@ from lxml import etree
 
 from .report import SignatureFormat, SignatureReport, Verdict, moment
 from .verify_cades import cms_load, validation_context
-from .verify_chain import Evidence, Trust, assess, common_name, from_asn1, within_validity
+from .verify_chain import (
+    MAX_SIGNATURES,
+    Evidence,
+    Trust,
+    assess,
+    beyond_limit,
+    common_name,
+    from_asn1,
+    within_validity,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -341,9 +350,10 @@ def _timestamps(evidence: Evidence, signature, trust: Trust, label: str) -> None
     """The signature timestamps: the earliest valid one gives ``timestamp_time``; an invalid
     one is a doubt when none is valid, a note otherwise (never ignored)."""
     times, reasons = [], []
-    for timestamp in signature.iterfind(f"{_UNSIGNED}/xades:SignatureTimeStamp", _NS):
+    stamps = signature.findall(f"{_UNSIGNED}/xades:SignatureTimeStamp", _NS)[:MAX_SIGNATURES]
+    for timestamp in stamps:
         c14n = _c14n_signature_value(signature, timestamp)
-        tokens = timestamp.findall("xades:EncapsulatedTimeStamp", _NS)
+        tokens = timestamp.findall("xades:EncapsulatedTimeStamp", _NS)[:MAX_SIGNATURES]
         if c14n is None or not tokens:
             reasons.append(
                 _(
@@ -502,8 +512,8 @@ def verify_xades(document: bytes, name: str, signature_xml: bytes, signature_nam
         ) % {"name": signature_name}
         return [_invalid(name, signature_name, reason, trust)]
 
-    reports = []
-    for signature in signatures:
+    reports = beyond_limit(name, SignatureFormat.XADES, len(signatures) - MAX_SIGNATURES)
+    for signature in signatures[:MAX_SIGNATURES]:
         evidence = _evidence(signature, name, signature_name)
         uris = _external_uris(signature)
         if evidence.signer is None:
@@ -556,8 +566,8 @@ def verify_xades_enveloped(document: bytes, name: str, trust: Trust) -> list:
             )
         return [_unknown(name, reason)]
 
-    reports = []
-    for index, signature in enveloped:
+    reports = beyond_limit(name, SignatureFormat.XADES, len(enveloped) - MAX_SIGNATURES)
+    for index, signature in enveloped[:MAX_SIGNATURES]:
         evidence = _evidence(signature, name, "")
         if evidence.signer is None:
             reports.append(_no_signer(evidence, name, trust))

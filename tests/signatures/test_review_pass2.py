@@ -679,3 +679,26 @@ def test_the_buyer_cannot_counter_sign_with_the_holders_certificate(decision, co
 
     decision.refresh_from_db()
     assert decision.signed_at is None
+
+
+def test_a_p7s_with_hundreds_of_signer_infos_is_not_verified_hundreds_of_times(pki):
+    from asn1crypto import cms
+
+    document = b"offre"
+    content = cms.ContentInfo.load(test_pki.cades(document, pki.signer, pki))
+    signed_data = content["content"].copy()
+    signed_data["signer_infos"] = cms.SignerInfos([signed_data["signer_infos"][0]] * 30)
+    crafted = cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump()
+
+    reports = signature_verify(
+        document,
+        "offre.pdf",
+        detached=crafted,
+        detached_name="offre.pdf.p7s",
+        trust_roots=pki.trust_roots,
+        crls=pki.crls,
+        at=datetime.now(UTC) + timedelta(minutes=5),
+    )
+
+    assert len(reports) == 21
+    assert "10 autres signatures : au-delà de 20" in reports[-1].reasons[0]
