@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import AgentPermission
 from accounts.permissions import agent_can, agent_required, company_user_required
 from awards.models import Decision, Outcome
-from consultations.views.buyer_common import agent_consultation
+from awards.views.common import analysis_consultation
 from signatures.forms_contract import ContractSignatureForm
 from signatures.models import ContractParty
 from signatures.report import Verdict
@@ -135,7 +135,8 @@ def contract_detached_company(request, decision_pk: int, signature_pk: int):
 
 
 def _buyer_decision(request, pk: int, decision_pk: int):
-    consultation = agent_consultation(request, pk)
+    # The contract is part of the analysis and decision: read by the agents who open or decide.
+    consultation = analysis_consultation(request, pk)
     decision = get_object_or_404(
         Decision.objects.select_related(
             "consultation__organisation", "lot", "deposit__company", "notification"

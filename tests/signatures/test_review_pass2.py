@@ -702,3 +702,16 @@ def test_a_p7s_with_hundreds_of_signer_infos_is_not_verified_hundreds_of_times(p
 
     assert len(reports) == 21
     assert "10 autres signatures : au-delà de 20" in reports[-1].reasons[0]
+
+
+def test_an_agent_who_neither_opens_nor_decides_cannot_read_the_contract_signature(
+    client, decision, validator
+):
+    from django.urls import reverse
+
+    from tests.conftest import login_verified
+
+    login_verified(client, validator.user)
+    url = reverse("contracts:contract_buyer_document", args=[decision.consultation_id, decision.pk])
+
+    assert client.get(url).status_code == 403
