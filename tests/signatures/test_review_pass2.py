@@ -18,6 +18,20 @@ from .pki import NOW
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("contract_trust", "fresh_throttle")]
 
 
+def verify(pki, document: bytes, name: str, jeton: bytes | None = None, *, crls=None, at=None):
+    """``signature_verify`` against the test PKI, just after its real-time signatures (the
+    jeton, if any, named after the file)."""
+    return signature_verify(
+        document,
+        name,
+        detached=jeton,
+        detached_name=f"{name}.p7s" if jeton is not None else "",
+        trust_roots=pki.trust_roots,
+        crls=pki.crls if crls is None else crls,
+        at=at or datetime.now(UTC) + timedelta(minutes=5),
+    )
+
+
 def p7m(data: bytes, identity, pki) -> bytes:
     """An enveloping CAdES (« .p7m ») of ``data``: the signed document travels inside."""
     signer = test_pki._pyhanko_signer(identity)
@@ -35,15 +49,7 @@ def test_an_enveloping_p7m_of_another_document_is_not_a_valid_signature_of_the_f
     other = b"Je ne m'engage a rien."
     jeton = p7m(other, pki.signer, pki)
 
-    reports = signature_verify(
-        b"%PDF-1.7 acte d'engagement",
-        "acte.pdf",
-        detached=jeton,
-        detached_name="acte.pdf.p7s",
-        trust_roots=pki.trust_roots,
-        crls=pki.crls,
-        at=datetime.now(UTC) + timedelta(minutes=5),
-    )
+    reports = verify(pki, b"%PDF-1.7 acte d'engagement", "acte.pdf", jeton)
 
     assert [r.verdict for r in reports] == [Verdict.INVALID], [r.summary() for r in reports]
 
@@ -142,13 +148,7 @@ def test_a_pades_signature_followed_by_a_document_timestamp_is_not_called_invali
     # PAdES B-LTA, as many signing tools produce it: the signature, then a document timestamp.
     signed = _doc_timestamped(test_pki.pades(test_pki.a_pdf(), pki.signer, pki), pki)
 
-    reports = signature_verify(
-        signed,
-        "offre.pdf",
-        trust_roots=pki.trust_roots,
-        crls=pki.crls,
-        at=datetime.now(UTC) + timedelta(minutes=5),
-    )
+    reports = verify(pki, signed, "offre.pdf")
 
     assert Verdict.INVALID not in [r.verdict for r in reports], [r.summary() for r in reports]
     assert Verdict.VALID in [r.verdict for r in reports]
@@ -195,9 +195,7 @@ def test_a_small_pdf_with_hundreds_of_signature_fields_is_not_verified_hundreds_
     crafted = _with_copies_of_its_signature(test_pki.pades(test_pki.a_pdf(), pki.signer, pki), 150)
     assert len(crafted) < 100_000
 
-    reports = signature_verify(
-        crafted, "offre.pdf", trust_roots=pki.trust_roots, crls=pki.crls, at=datetime.now(UTC)
-    )
+    reports = verify(pki, crafted, "offre.pdf")
 
     assert len(reports) <= 100
 
@@ -293,15 +291,7 @@ def test_a_signature_timestamp_is_judged_at_the_platforms_clock(pki):
     ).dump()
 
     # Checked « on 1 June 2020 » (the platform's clock), the authority's certificate is valid.
-    [report] = signature_verify(
-        b"offre",
-        "offre.pdf",
-        detached=jeton,
-        detached_name="offre.pdf.p7s",
-        trust_roots=pki.trust_roots,
-        crls=pki.crls,
-        at=stamped_at + timedelta(minutes=5),
-    )
+    [report] = verify(pki, b"offre", "offre.pdf", jeton, at=stamped_at + timedelta(minutes=5))
 
     assert report.timestamp_time == stamped_at, report.notes
 
@@ -321,9 +311,7 @@ def _website_certificate(pki) -> test_pki.Identity:
 def test_a_website_certificate_does_not_make_a_valid_signature(pki):
     signed = test_pki.pades(test_pki.a_pdf(), _website_certificate(pki), pki)
 
-    [report] = signature_verify(
-        signed, "offre.pdf", trust_roots=pki.trust_roots, crls=pki.crls, at=datetime.now(UTC)
-    )
+    [report] = verify(pki, signed, "offre.pdf")
 
     assert report.verdict != Verdict.VALID, report.reasons
 
@@ -356,15 +344,7 @@ def test_a_revocation_list_expired_today_does_not_prove_an_undated_claim_not_rev
         )
     ).dump()
 
-    [report] = signature_verify(
-        b"offre",
-        "offre.pdf",
-        detached=jeton,
-        detached_name="offre.pdf.p7s",
-        trust_roots=pki.trust_roots,
-        crls=[stale, test_pki.crl(pki.root)],
-        at=datetime.now(UTC),
-    )
+    [report] = verify(pki, b"offre", "offre.pdf", jeton, crls=[stale, test_pki.crl(pki.root)])
 
     assert report.verdict != Verdict.VALID, report.reasons
 
@@ -492,9 +472,7 @@ def test_a_signed_pdf_with_two_jetons_in_a_zip_reports_its_own_signature_once(pk
         archive.writestr("offre.pdf.p7s", test_pki.cades(signed, pki.signer, pki))
         archive.writestr("offre.pdf.xml", test_pki.xades(signed, "offre.pdf", pki.signer))
 
-    reports = signature_verify(
-        buffer.getvalue(), "pli.zip", trust_roots=pki.trust_roots, crls=pki.crls, at=datetime.now(UTC)
-    )
+    reports = verify(pki, buffer.getvalue(), "pli.zip")
 
     # Three signatures: the PDF's own, the CAdES and the XAdES jetons.
     assert sorted(r.format for r in reports) == ["CAdES", "PAdES", "XAdES"], [r.summary() for r in reports]
@@ -640,15 +618,7 @@ def test_a_counter_signature_moved_onto_another_signature_is_invalid(pki):
     signed_data["signer_infos"] = cms.SignerInfos([info])
     moved = cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump()
 
-    reports = signature_verify(
-        document + b" ",
-        "acte.pdf",
-        detached=moved,
-        detached_name="acte.pdf.p7s",
-        trust_roots=pki.trust_roots,
-        crls=pki.crls,
-        at=datetime.now(UTC) + timedelta(minutes=5),
-    )
+    reports = verify(pki, document + b" ", "acte.pdf", moved)
 
     counter = [r for r in reports if r.signer_name == "Agent Acheteur"]
     assert [r.verdict for r in counter] == [Verdict.INVALID], [r.summary() for r in reports]
@@ -690,15 +660,7 @@ def test_a_p7s_with_hundreds_of_signer_infos_is_not_verified_hundreds_of_times(p
     signed_data["signer_infos"] = cms.SignerInfos([signed_data["signer_infos"][0]] * 30)
     crafted = cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump()
 
-    reports = signature_verify(
-        document,
-        "offre.pdf",
-        detached=crafted,
-        detached_name="offre.pdf.p7s",
-        trust_roots=pki.trust_roots,
-        crls=pki.crls,
-        at=datetime.now(UTC) + timedelta(minutes=5),
-    )
+    reports = verify(pki, document, "offre.pdf", crafted)
 
     assert len(reports) == 21
     assert "10 autres signatures : au-delà de 20" in reports[-1].reasons[0]
