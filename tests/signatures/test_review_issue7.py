@@ -11,6 +11,7 @@ from signatures.models import ContractParty
 from signatures.services.contract import ContractError, contract_document, contract_signature_upload
 
 from . import pki as test_pki
+from .contracts import holder_signed_cades, signature_upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("contract_trust", "fresh_throttle")]
 
@@ -99,22 +100,14 @@ def test_the_buyer_cannot_pass_off_the_holders_detached_signature_as_its_counter
 ):
     document = contract_document(decision)
     holder_p7s = test_pki.cades(document, pki.signer, pki)
-    holder = contract_signature_upload(
-        user=company_user.user,
-        decision=decision,
-        party=ContractParty.HOLDER,
-        file=SimpleUploadedFile("acte.pdf", document),
-        detached=SimpleUploadedFile("acte.pdf.p7s", holder_p7s),
+    holder = signature_upload(
+        company_user.user, decision, ContractParty.HOLDER, "acte.pdf", document, "acte.pdf.p7s", holder_p7s
     )
     assert holder.verdict == "valid"
 
     with pytest.raises(ContractError, match="signature du titulaire") as refused:
-        contract_signature_upload(
-            user=buyer.user,
-            decision=decision,
-            party=ContractParty.BUYER,
-            file=SimpleUploadedFile("acte.pdf", document),
-            detached=SimpleUploadedFile("contresignature.p7s", holder_p7s),
+        signature_upload(
+            buyer.user, decision, ContractParty.BUYER, "acte.pdf", document, "contresignature.p7s", holder_p7s
         )
 
     assert refused.value.field == "detached"
@@ -124,13 +117,7 @@ def test_the_buyer_cannot_pass_off_the_holders_detached_signature_as_its_counter
 
 def test_the_buyers_own_detached_counter_signature_is_accepted(decision, company_user, buyer, pki):
     document = contract_document(decision)
-    contract_signature_upload(
-        user=company_user.user,
-        decision=decision,
-        party=ContractParty.HOLDER,
-        file=SimpleUploadedFile("acte.pdf", document),
-        detached=SimpleUploadedFile("acte.pdf.p7s", test_pki.cades(document, pki.signer, pki)),
-    )
+    holder_signed_cades(decision, company_user, pki, document)
 
     signature = contract_signature_upload(
         user=buyer.user,

@@ -13,6 +13,7 @@ from signatures.services.contract import ContractError, contract_document, contr
 from signatures.verify import signature_verify
 
 from . import pki as test_pki
+from .contracts import holder_signed_cades, signature_upload
 from .pki import NOW
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("contract_trust", "fresh_throttle")]
@@ -59,12 +60,8 @@ def test_the_holder_cannot_sign_the_contract_with_a_p7m_of_another_document(deci
     jeton = p7m(b"Un tout autre document", pki.signer, pki)
 
     try:
-        signature = contract_signature_upload(
-            user=company_user.user,
-            decision=decision,
-            party=ContractParty.HOLDER,
-            file=SimpleUploadedFile("acte.pdf", document),
-            detached=SimpleUploadedFile("acte.pdf.p7s", jeton),
+        signature = signature_upload(
+            company_user.user, decision, ContractParty.HOLDER, "acte.pdf", document, "acte.pdf.p7s", jeton
         )
     except ContractError:
         signature = None
@@ -75,21 +72,17 @@ def test_the_holder_cannot_sign_the_contract_with_a_p7m_of_another_document(deci
 
 def test_the_buyer_cannot_counter_sign_with_a_p7m_of_another_document(decision, company_user, buyer, pki):
     document = contract_document(decision)
-    contract_signature_upload(
-        user=company_user.user,
-        decision=decision,
-        party=ContractParty.HOLDER,
-        file=SimpleUploadedFile("acte.pdf", document),
-        detached=SimpleUploadedFile("acte.pdf.p7s", test_pki.cades(document, pki.signer, pki)),
-    )
+    holder_signed_cades(decision, company_user, pki, document)
 
     try:
-        signature = contract_signature_upload(
-            user=buyer.user,
-            decision=decision,
-            party=ContractParty.BUYER,
-            file=SimpleUploadedFile("acte.pdf", document),
-            detached=SimpleUploadedFile("contresignature.p7s", p7m(b"Rien a voir", pki.signer, pki)),
+        signature = signature_upload(
+            buyer.user,
+            decision,
+            ContractParty.BUYER,
+            "acte.pdf",
+            document,
+            "contresignature.p7s",
+            p7m(b"Rien a voir", pki.signer, pki),
         )
     except ContractError:
         signature = None
@@ -107,24 +100,16 @@ def test_the_holders_xades_with_a_reencoded_signature_value_is_not_the_buyers_co
 ):
     document = contract_document(decision)
     holder_xml = test_pki.xades(document, "acte.pdf", pki.signer)
-    contract_signature_upload(
-        user=company_user.user,
-        decision=decision,
-        party=ContractParty.HOLDER,
-        file=SimpleUploadedFile("acte.pdf", document),
-        detached=SimpleUploadedFile("acte.pdf.xml", holder_xml),
+    signature_upload(
+        company_user.user, decision, ContractParty.HOLDER, "acte.pdf", document, "acte.pdf.xml", holder_xml
     )
     # The same signature: base64 readers skip characters outside their alphabet.
     start = holder_xml.index(b"SignatureValue>") + len(b"SignatureValue>")
     replayed = holder_xml[:start] + b"!!" + holder_xml[start:]
 
     with pytest.raises(ContractError, match="signature du titulaire"):
-        contract_signature_upload(
-            user=buyer.user,
-            decision=decision,
-            party=ContractParty.BUYER,
-            file=SimpleUploadedFile("acte.pdf", document),
-            detached=SimpleUploadedFile("contresignature.xml", replayed),
+        signature_upload(
+            buyer.user, decision, ContractParty.BUYER, "acte.pdf", document, "contresignature.xml", replayed
         )
 
     decision.refresh_from_db()
@@ -241,20 +226,10 @@ def test_a_counter_signature_timestamped_before_the_standstill_end_does_not_sign
     holder_file = test_pki.pades(contract_document(decision), pki.signer, pki)
     both = test_pki.pades(holder_file, pki.agent, pki, field_name="Contresignature")
     clock.set(end + timedelta(hours=1))
-    contract_signature_upload(
-        user=company_user.user,
-        decision=decision,
-        party=ContractParty.HOLDER,
-        file=SimpleUploadedFile("acte.pdf", holder_file),
-    )
+    signature_upload(company_user.user, decision, ContractParty.HOLDER, "acte.pdf", holder_file)
 
     try:
-        signature = contract_signature_upload(
-            user=buyer.user,
-            decision=decision,
-            party=ContractParty.BUYER,
-            file=SimpleUploadedFile("acte-contresigne.pdf", both),
-        )
+        signature = signature_upload(buyer.user, decision, ContractParty.BUYER, "acte-contresigne.pdf", both)
     except ContractError:
         signature = None
 
@@ -431,19 +406,11 @@ def test_the_detached_signatures_of_the_contract_can_be_downloaded(
     document = contract_document(decision)
     holder_jeton = test_pki.cades(document, pki.signer, pki)
     buyer_jeton = test_pki.xades(document, "acte.pdf", pki.agent)
-    contract_signature_upload(
-        user=company_user.user,
-        decision=decision,
-        party=ContractParty.HOLDER,
-        file=SimpleUploadedFile("acte.pdf", document),
-        detached=SimpleUploadedFile("acte.pdf.p7s", holder_jeton),
+    signature_upload(
+        company_user.user, decision, ContractParty.HOLDER, "acte.pdf", document, "acte.pdf.p7s", holder_jeton
     )
-    counter = contract_signature_upload(
-        user=buyer.user,
-        decision=decision,
-        party=ContractParty.BUYER,
-        file=SimpleUploadedFile("acte.pdf", document),
-        detached=SimpleUploadedFile("contresignature.xml", buyer_jeton),
+    counter = signature_upload(
+        buyer.user, decision, ContractParty.BUYER, "acte.pdf", document, "contresignature.xml", buyer_jeton
     )
     assert counter.verdict == Verdict.VALID
 
@@ -537,21 +504,19 @@ def test_the_buyers_cades_counter_signature_of_the_holders_p7s_is_accepted(
 ):
     document = contract_document(decision)
     holder_p7s = test_pki.cades(document, pki.signer, pki)
-    contract_signature_upload(
-        user=company_user.user,
-        decision=decision,
-        party=ContractParty.HOLDER,
-        file=SimpleUploadedFile("acte.pdf", document),
-        detached=SimpleUploadedFile("acte.pdf.p7s", holder_p7s),
+    signature_upload(
+        company_user.user, decision, ContractParty.HOLDER, "acte.pdf", document, "acte.pdf.p7s", holder_p7s
     )
     agent = test_pki.issue("Agent Acheteur", issuer=pki.intermediate, organisation="Ville de test")
 
-    signature = contract_signature_upload(
-        user=buyer.user,
-        decision=decision,
-        party=ContractParty.BUYER,
-        file=SimpleUploadedFile("acte.pdf", document),
-        detached=SimpleUploadedFile("acte.pdf.p7s", _counter_signed(holder_p7s, agent)),
+    signature = signature_upload(
+        buyer.user,
+        decision,
+        ContractParty.BUYER,
+        "acte.pdf",
+        document,
+        "acte.pdf.p7s",
+        _counter_signed(holder_p7s, agent),
     )
 
     # The report names the buyer's signer: the counter-signature itself was verified.
@@ -562,19 +527,15 @@ def test_a_document_timestamp_added_to_the_holders_file_is_not_the_buyers_counte
     decision, company_user, buyer, pki
 ):
     holder_file = test_pki.pades(contract_document(decision), pki.signer, pki)
-    contract_signature_upload(
-        user=company_user.user,
-        decision=decision,
-        party=ContractParty.HOLDER,
-        file=SimpleUploadedFile("acte.pdf", holder_file),
-    )
+    signature_upload(company_user.user, decision, ContractParty.HOLDER, "acte.pdf", holder_file)
 
     with pytest.raises(ContractError):
-        contract_signature_upload(
-            user=buyer.user,
-            decision=decision,
-            party=ContractParty.BUYER,
-            file=SimpleUploadedFile("acte-contresigne.pdf", _doc_timestamped(holder_file, pki)),
+        signature_upload(
+            buyer.user,
+            decision,
+            ContractParty.BUYER,
+            "acte-contresigne.pdf",
+            _doc_timestamped(holder_file, pki),
         )
 
     decision.refresh_from_db()
@@ -589,13 +550,7 @@ def test_another_company_cannot_download_the_detached_signature(
     from tests.conftest import login_verified
 
     document = contract_document(decision)
-    signature = contract_signature_upload(
-        user=company_user.user,
-        decision=decision,
-        party=ContractParty.HOLDER,
-        file=SimpleUploadedFile("acte.pdf", document),
-        detached=SimpleUploadedFile("acte.pdf.p7s", test_pki.cades(document, pki.signer, pki)),
-    )
+    signature = holder_signed_cades(decision, company_user, pki, document)
     url = reverse("contracts:contract_company_detached", args=[decision.pk, signature.pk])
 
     login_verified(client, other_company_user.user)
@@ -627,13 +582,7 @@ def test_a_counter_signature_moved_onto_another_signature_is_invalid(pki):
 
 def test_the_buyer_cannot_counter_sign_with_the_holders_certificate(decision, company_user, buyer, pki):
     document = contract_document(decision)
-    contract_signature_upload(
-        user=company_user.user,
-        decision=decision,
-        party=ContractParty.HOLDER,
-        file=SimpleUploadedFile("acte.pdf", document),
-        detached=SimpleUploadedFile("acte.pdf.p7s", test_pki.cades(document, pki.signer, pki)),
-    )
+    holder_signed_cades(decision, company_user, pki, document)
 
     # A new signature, but by the company's certificate (an old jeton of the holder, say)
     with pytest.raises(ContractError, match="certificat du titulaire"):
