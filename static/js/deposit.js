@@ -303,14 +303,20 @@
       start(entry);
     }
 
+    function take(input) {
+      Array.prototype.forEach.call(input.files, function (file) {
+        add(file, input);
+      });
+      // The same file may be chosen again (to resume it after an error, for instance).
+      input.value = "";
+    }
+
     Array.prototype.forEach.call(document.querySelectorAll("input.deposit-file"), function (input) {
       input.addEventListener("change", function () {
-        Array.prototype.forEach.call(input.files, function (file) {
-          add(file, input);
-        });
-        // The same file may be chosen again (to resume it after an error, for instance).
-        input.value = "";
+        take(input);
       });
+      // A file chosen while the page was still loading, before this script ran, is sent too.
+      if (input.files && input.files.length) take(input);
     });
 
     function namesText(list) {

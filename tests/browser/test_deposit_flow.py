@@ -247,3 +247,18 @@ def test_a_proxys_error_page_is_not_shown_but_a_french_sentence(page, tmp_path):
     expect(page.locator("li.upload")).not_to_contain_text("nginx")
     # A refusal is final: no « Reprendre »
     expect(page.locator("li.upload").get_by_role("button", name="Reprendre")).to_be_hidden()
+
+
+def test_a_file_chosen_before_the_page_finished_loading_is_sent(page, tmp_path):
+    # GIVEN the upload script arrives late (a slow connection): it is held back
+    held = []
+    page.route("**/static/js/deposit.js", lambda route: held.append(route))
+    answering_company(page, "Lenteur")
+    path = tmp_path / "Acte.pdf"
+    path.write_bytes(pdf_bytes(64 * 1024, seed=7))
+    # WHEN the company chooses its file before the script has run
+    page.get_by_label("Acte d'engagement", exact=True).set_input_files(str(path))
+    expect(page.locator("li.upload")).to_have_count(0)
+    held[0].continue_()
+    # THEN the file is sent once the script runs, without choosing it again
+    expect(page.locator("li.upload .upload-status")).to_have_text("Envoyé", timeout=30_000)
