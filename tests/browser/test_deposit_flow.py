@@ -174,6 +174,8 @@ def test_on_a_phone_a_paused_upload_is_named_at_validation_and_removing_it_gives
 ):
     page.set_viewport_size({"width": 360, "height": 800})
     answering_company(page, "Pause")
+    # Measured once the stylesheets are in (the heading may show before they are applied)
+    page.wait_for_load_state("load")
     # The page fits a 360 px screen (WCAG 1.4.10): only the tables scroll, in their region
     assert not page_overflows(page)
     # The consortium's fieldset has its border and does not widen the page
